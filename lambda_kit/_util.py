@@ -1,0 +1,24 @@
+"""Small standard-library helpers shared by lambda-kit modules (internal)."""
+
+from __future__ import annotations
+
+import functools
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+_CO_COROUTINE = 0x0080
+
+
+def is_coroutine_function(func: Any) -> bool:
+    """Whether calling ``func`` returns a coroutine (``async def``).
+
+    A cheap stand-in for ``inspect.iscoroutinefunction``: importing ``inspect`` costs
+    several milliseconds of INIT, this costs nothing. Sees through
+    ``functools.partial`` and bound methods.
+    """
+    while isinstance(func, functools.partial):
+        func = func.func
+    func = getattr(func, "__func__", func)
+    code = getattr(func, "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)

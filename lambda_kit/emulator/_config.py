@@ -1,0 +1,34 @@
+"""The emulated function's configuration (internal)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+# Only these are inherited from the caller's environment: a Lambda function starts
+# with a clean environment, and real AWS credentials must never reach a local run.
+INHERITED = ("PATH", "HOME", "TMPDIR", "LD_LIBRARY_PATH", "SYSTEMROOT")
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    handler: str
+    task_root: str
+    memory_mb: int
+    timeout_s: float
+    init_timeout_s: float
+    env: dict[str, str]
+    python: str
+    function_name: str
+    function_version: str = "$LATEST"
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    count_aws_calls: bool = True
+    python_path: tuple[str, ...] = ()
+    base_environ: dict[str, str] = field(
+        default_factory=lambda: {k: os.environ[k] for k in INHERITED if k in os.environ}
+    )
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"

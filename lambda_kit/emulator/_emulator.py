@@ -1,0 +1,297 @@
+"""The Emulator: a function with a pool of execution environments (internal)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import threading
+
+from lambda_kit.emulator._config import FunctionConfig
+from lambda_kit.emulator._environment import Environment, check_payload
+from lambda_kit.emulator._standin import AwsStandIn
+from lambda_kit.exceptions import ConfigurationError, EmulatorError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from types import TracebackType
+    from typing import IO, Any
+
+    from typing_extensions import Self
+
+    from lambda_kit.emulator._report import Invocation
+
+
+
+class Emulator:
+    """Run a handler under the real ``awslambdaric`` runtime client, locally.
+
+    Each execution environment is a fresh ``python -m awslambdaric module.handler``
+    process talking to this emulator's Runtime API over loopback. The first
+    invocation of an environment is a cold start (INIT is measured); later ones are
+    warm. Invocations from several threads at once run in several environments, as
+    Lambda scales out.
+
+    Args:
+        handler: ``module.function`` as in Lambda's handler setting.
+        task_root: The directory holding the handler's code (``/var/task`` on
+            Lambda); the current directory by default.
+        memory_mb: The configured memory, 128-10240 MB (reported; not enforced).
+        timeout_s: The function timeout; a longer invocation is killed, reported as
+            ``Status: timeout``, and the next invocation is a cold start. Lambda
+            takes whole seconds from 1 to 900; the emulator also takes fractions.
+        init_timeout_s: The limit on INIT (Lambda's is 10 s).
+        env: The function's environment variables. The caller's environment is not
+            inherited (a Lambda function's isn't), except ``PATH`` and ``HOME``.
+        python: The interpreter to run the runtime with (this one by default); it
+            needs ``awslambdaric`` installed.
+        python_path: Extra directories for the child's ``sys.path`` (a Layer's
+            ``python/`` directory, say).
+        function_name: ``AWS_LAMBDA_FUNCTION_NAME``; the handler's module by default.
+        region: ``AWS_REGION``.
+        aws: ``True`` to start an :class:`AwsStandIn` (moto on 127.0.0.1) for the
+            lifetime of the emulator, or a running stand-in to share.
+        count_aws_calls: Count the function's AWS API calls (a bootstrap shim hooks
+            botocore's event system in the child; it adds well under 1 ms to INIT).
+        import_profile: Run the child with ``-X importtime`` and report INIT's imports
+            (this slows INIT a little: use it for profiles, not for timings).
+        max_environments: How many environments may run at once; one more concurrent
+            invocation is throttled with ``TooManyRequestsException``, as on Lambda.
+        echo: A text stream that receives each invocation's log (function output and
+            START / END / REPORT lines) as it completes.
+
+    Example:
+        >>> with Emulator("app.handler", task_root="examples/plain") as fn:  # doctest: +SKIP
+        ...     result = fn.invoke({"path": "/"})
+        ...     print(result.report.report_line())
+    """
+
+    def __init__(
+        self,
+        handler: str,
+        *,
+        task_root: str | os.PathLike[str] | None = None,
+        memory_mb: int = 128,
+        timeout_s: float = 3.0,
+        init_timeout_s: float = 10.0,
+        env: Mapping[str, str] | None = None,
+        python: str | None = None,
+        python_path: Sequence[str | os.PathLike[str]] = (),
+        function_name: str | None = None,
+        region: str = "us-east-1",
+        aws: bool | AwsStandIn = False,
+        count_aws_calls: bool = True,
+        import_profile: bool = False,
+        max_environments: int = 10,
+        echo: IO[str] | None = None,
+    ) -> None:
+        module, dot, function = handler.rpartition(".")
+        if not dot or not module or not function:
+            raise ConfigurationError(
+                f"Invalid handler {handler!r}; expected 'module.function', e.g. 'app.handler'.",
+                setting="handler",
+                value=handler,
+            )
+        if not 128 <= memory_mb <= 10240:
+            raise ConfigurationError(
+                f"Invalid memory_mb={memory_mb}; Lambda allows 128 to 10240 MB.",
+                setting="memory_mb",
+                value=memory_mb,
+            )
+        for name, value in (("timeout_s", timeout_s), ("init_timeout_s", init_timeout_s)):
+            if not 0 < value <= 900:
+                raise ConfigurationError(
+                    f"Invalid {name}={value}; expected more than 0 and at most 900 seconds.",
+                    setting=name,
+                    value=value,
+                )
+        if max_environments < 1:
+            raise ConfigurationError(
+                f"Invalid max_environments={max_environments}; expected at least 1.",
+                setting="max_environments",
+                value=max_environments,
+            )
+        root = os.path.abspath(os.fspath(task_root) if task_root is not None else os.getcwd())
+        if not os.path.isdir(root):
+            raise ConfigurationError(
+                f"task_root {root!r} is not a directory; expected the handler's code directory.",
+                setting="task_root",
+                value=root,
+            )
+        interpreter = python or sys.executable
+        if python is None and importlib.util.find_spec("awslambdaric") is None:
+            raise EmulatorError(
+                "The emulator runs handlers under awslambdaric, which is not installed; "
+                "install it with pip install awslambdaric (it is in lambda-kit's dev extra).",
+            )
+        self._own_aws = aws is True
+        self._aws: AwsStandIn | None = AwsStandIn(region=region) if aws is True else aws or None
+        self._env = dict(env or {})
+        self._config = FunctionConfig(
+            handler=handler,
+            task_root=root,
+            memory_mb=memory_mb,
+            timeout_s=float(timeout_s),
+            init_timeout_s=float(init_timeout_s),
+            env=self._env,
+            python=interpreter,
+            function_name=function_name or module.replace(".", "-"),
+            region=region,
+            count_aws_calls=count_aws_calls,
+            python_path=tuple(os.path.abspath(os.fspath(p)) for p in python_path),
+        )
+        self.import_profile = import_profile
+        self.max_environments = max_environments
+        self.echo = echo
+        self._lock = threading.Lock()
+        self._idle: list[Environment] = []
+        self._busy: set[Environment] = set()
+        self._closed = False
+
+    @property
+    def config(self) -> FunctionConfig:
+        """The emulated function's configuration."""
+        return self._config
+
+    @property
+    def aws(self) -> AwsStandIn | None:
+        """The AWS stand-in the function talks to, if any."""
+        return self._aws
+
+    @property
+    def environments(self) -> int:
+        """How many execution environments are alive (idle or busy)."""
+        with self._lock:
+            return len(self._idle) + len(self._busy)
+
+    def _prepare_aws(self) -> None:
+        if self._aws is None:
+            return
+        if self._own_aws:
+            self._aws.start()
+        for key, value in self._aws.environ().items():
+            self._env.setdefault(key, value)
+
+    def invoke(self, event: Any = None, *, payload: bytes | str | None = None, fresh: bool = False) -> Invocation:
+        """Invoke the function synchronously, as ``aws lambda invoke`` would.
+
+        Args:
+            event: A JSON-serialisable event (``{}`` when omitted).
+            payload: The raw request body instead of ``event``: JSON text or bytes.
+            fresh: Start a new execution environment (a cold start) for this call.
+
+        Returns:
+            The response, errors, logs and the REPORT figures.
+
+        Raises:
+            EmulatorError: The payload is not JSON or is over 6 MB, the emulator is
+                closed, or every allowed environment is busy (throttled).
+        """
+        data = _encode(event, payload)
+        environment = self._acquire(fresh)
+        try:
+            invocation = environment.invoke(data, "application/json")
+        finally:
+            self._release(environment)
+        if self.echo is not None:
+            self.echo.write(invocation.log)
+            self.echo.flush()
+        return invocation
+
+    def invoke_all(self, events: Iterable[Any], *, concurrency: int = 2) -> list[Invocation]:
+        """Invoke once per event from ``concurrency`` threads; results in event order."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if concurrency < 1:
+            raise ConfigurationError(
+                f"Invalid concurrency={concurrency}; expected at least 1.",
+                setting="concurrency",
+                value=concurrency,
+            )
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            return list(pool.map(self.invoke, events))
+
+    def reset(self) -> None:
+        """Stop every idle environment: the next invocation is a cold start."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for environment in idle:
+            environment.close()
+
+    def close(self) -> None:
+        """Stop every environment (and the AWS stand-in if the emulator started it)."""
+        with self._lock:
+            self._closed = True
+            environments = [*self._idle, *self._busy]
+            self._idle = []
+            self._busy = set()
+        for environment in environments:
+            environment.close()
+        if self._own_aws and self._aws is not None:
+            self._aws.stop()
+
+    def _acquire(self, fresh: bool) -> Environment:
+        retired: list[Environment] = []
+        with self._lock:
+            if self._closed:
+                raise EmulatorError("This emulator is closed; create a new one.")
+            if not self._busy and not self._idle:
+                self._prepare_aws()
+            if fresh:
+                retired, self._idle = self._idle, []
+            if self._idle:
+                environment = self._idle.pop()
+            elif len(self._busy) >= self.max_environments:
+                raise EmulatorError(
+                    f"Rate exceeded: all {self.max_environments} execution environments are busy "
+                    "(raise max_environments to allow more concurrency).",
+                    code="TooManyRequestsException",
+                    max_environments=self.max_environments,
+                )
+            else:
+                environment = Environment(self._config, import_profile=self.import_profile)
+            self._busy.add(environment)
+        for old in retired:
+            old.close()
+        return environment
+
+    def _release(self, environment: Environment) -> None:
+        with self._lock:
+            self._busy.discard(environment)
+            keep = environment.reusable and not self._closed
+            if keep:
+                self._idle.append(environment)
+        if not keep:
+            environment.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Emulator({self._config.handler!r}, environments={self.environments})"
+
+
+def _encode(event: Any, payload: bytes | str | None) -> bytes:
+    if payload is not None:
+        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        try:
+            json.loads(data)
+        except ValueError:
+            raise EmulatorError(
+                "Could not parse request body into json: the payload must be a JSON document.",
+                code="InvalidRequestContentException",
+            ) from None
+    else:
+        data = json.dumps({} if event is None else event).encode()
+    check_payload(data)
+    return data

@@ -1,0 +1,602 @@
+"""One emulated execution environment: a Runtime API server and an awslambdaric child.
+
+The server is the standard library's threaded HTTP server speaking HTTP/1.1 with
+keep-alive and TCP_NODELAY (awslambdaric keeps one libcurl connection open; Nagle
+plus delayed ACKs would add ~40 ms per request). Each environment has its own
+server on an ephemeral loopback port, so environments never share state and can run
+side by side.
+
+Timeline of an invocation, and what is measured::
+
+    spawn ──INIT── first GET /next ─┐ (cold only)
+    invoke() ─ event handed out on /next ──Duration── POST /response or /error
+
+The child's stdout and stderr share one pipe (as they share one CloudWatch log
+stream). Python in the child is unbuffered, so everything the function wrote before
+posting its response is in the pipe when the response arrives; the server drains it
+then, and so attributes output to the right invocation without any sleep.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lambda_kit.emulator._report import ImportTiming, Invocation, Report
+from lambda_kit.exceptions import EmulatorError, HandlerNotReadyError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from lambda_kit.emulator._config import FunctionConfig
+
+_API = "/2018-06-01/runtime"
+_SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_shim")
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # 6 MB synchronous request and response
+
+
+class _Pipe:
+    """Non-blocking reader of one pipe, drained by a background thread and on demand."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        os.set_blocking(fd, False)
+        self._lock = threading.Lock()
+        self._buffer = bytearray()
+        self._closed = False
+        self._thread = threading.Thread(target=self._pump, name=f"lambda-kit-pipe-{fd}", daemon=True)
+        self._thread.start()
+
+    def _read_available(self) -> bool:
+        """Append whatever the pipe holds; return False at end of file. Lock held."""
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return True
+            except OSError as error:  # pragma: no cover - fd closed under us
+                if error.errno == errno.EBADF:
+                    return False
+                raise
+            if not chunk:
+                return False
+            self._buffer += chunk
+
+    def _pump(self) -> None:
+        # Keeps the pipe from filling up (a full pipe would block the child's writes).
+        while not self._closed:
+            try:
+                readable, _, _ = select.select([self.fd], [], [], 0.2)
+            except (OSError, ValueError):  # pragma: no cover - fd closed under us
+                return
+            if readable:
+                with self._lock:
+                    if self._closed or not self._read_available():
+                        self._closed = True
+                        return
+
+    def take(self) -> bytes:
+        """Everything written so far and not yet taken."""
+        with self._lock:
+            if not self._closed:
+                self._read_available()
+            data = bytes(self._buffer)
+            self._buffer.clear()
+        return data
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            try:
+                os.close(self.fd)
+            except OSError:  # pragma: no cover - already closed
+                pass
+
+
+class _Pending:
+    """One invocation between invoke() and its outcome (guarded by the env's condition)."""
+
+    def __init__(self, request_id: str, payload: bytes, content_type: str) -> None:
+        self.request_id = request_id
+        self.payload = payload
+        self.content_type = content_type
+        self.deadline_ms = 0  # set when the event is handed out
+        self.handed_out_at: float | None = None
+        self.finished_at: float | None = None
+        self.kind = ""  # "response", "error" or "init_error"
+        self.body = b""
+        self.response_content_type = ""
+        self.output = b""
+        self.calls = b""
+        self.max_memory_mb: int | None = None
+
+
+def _trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+
+
+def parse_calls(data: bytes) -> dict[str, int]:
+    """``service.Operation`` lines from the child's call pipe, counted."""
+    counts = Counter(line for line in data.decode("utf-8", "replace").splitlines() if line)
+    return dict(sorted(counts.items()))
+
+
+def parse_importtime(text: str) -> tuple[str, tuple[ImportTiming, ...]]:
+    """Split ``-X importtime`` lines out of INIT output: (other output, timings)."""
+    kept: list[str] = []
+    timings: list[ImportTiming] = []
+    for line in text.splitlines(keepends=True):
+        if not line.startswith("import time:"):
+            kept.append(line)
+            continue
+        parts = line[len("import time:") :].split("|")
+        if len(parts) != 3 or not parts[0].strip().isdigit():
+            continue  # the header line
+        name = parts[2].rstrip("\n")
+        stripped = name.lstrip(" ")
+        depth = (len(name) - len(stripped) - 1) // 2
+        timings.append(ImportTiming(stripped, int(parts[0]), int(parts[1]), depth))
+    return "".join(kept), tuple(timings)
+
+
+def peak_rss_mb(pid: int) -> int | None:
+    """The process's peak resident set size (VmHWM) in MB, or None without /proc."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    kib = int(line.split()[1])
+                    return max(1, round(kib / 1024))
+    except (OSError, ValueError):
+        return None
+    return None  # pragma: no cover - every Linux status file has VmHWM
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False
+    environment: Environment
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A runtime killed mid-request (timeout, crash) resets its connection; that
+        # is the fault being emulated, not an emulator error worth a traceback.
+        if not isinstance(sys.exc_info()[1], OSError):  # pragma: no cover - a bug of ours
+            super().handle_error(request, client_address)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, address
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+        pass  # the runtime's traffic is not the user's log
+
+    def _send(self, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None) -> None:
+        self.send_response_only(status)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self) -> None:
+        env = self.server.environment
+        if self.path != f"{_API}/invocation/next":
+            self._send(404, b'{"errorType":"InvalidRequest"}')
+            return
+        pending = env.next_invocation()
+        if pending is None:  # the environment is shutting down
+            self.close_connection = True
+            self._send(500, b'{"errorType":"Runtime.Shutdown"}')
+            return
+        headers = {
+            "Content-Type": pending.content_type,
+            "Lambda-Runtime-Aws-Request-Id": pending.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(pending.deadline_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": env.config.function_arn,
+            "Lambda-Runtime-Trace-Id": _trace_id(),
+        }
+        self._send(200, pending.payload, headers)
+
+    def do_POST(self) -> None:
+        env = self.server.environment
+        body = self._body()
+        path = self.path
+        if path == f"{_API}/init/error":
+            env.finish(None, "init_error", body, "application/json")
+            self._send(202, b'{"status":"OK"}')
+            return
+        prefix = f"{_API}/invocation/"
+        if path.startswith(prefix) and path.count("/") == 5:
+            request_id, _, action = path[len(prefix) :].partition("/")
+            if action in ("response", "error"):
+                content_type = self.headers.get("Content-Type") or "application/json"
+                if env.finish(request_id, action, body, content_type):
+                    self._send(202, b'{"status":"OK"}')
+                else:
+                    self._send(400, b'{"errorType":"InvalidRequestID"}')
+                return
+        self._send(404, b'{"errorType":"InvalidRequest"}')
+
+
+class Environment:
+    """One execution environment: a runtime API server plus one awslambdaric process."""
+
+    def __init__(self, config: FunctionConfig, *, import_profile: bool = False) -> None:
+        self.config = config
+        self.import_profile = import_profile
+        self._cond = threading.Condition()
+        self._pending: _Pending | None = None
+        self._queue: list[_Pending | None] = []
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.environment = self
+        self._server_thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._server_thread.start()
+        self.process: subprocess.Popen[bytes] | None = None
+        self._output: _Pipe | None = None
+        self._calls: _Pipe | None = None
+        self.spawned_at = 0.0
+        self.init_duration_ms: float | None = None  # set at the first /next
+        self._init_reported = False
+        self.init_output = ""
+        self.init_calls: dict[str, int] = {}
+        self.imports: tuple[ImportTiming, ...] = ()
+        self.dead = False
+        self.exit_status: int | None = None
+        self.peak_mb: int | None = None  # last VmHWM read, or the reaped child's maxrss
+        self.init_failed = False
+
+    @property
+    def reusable(self) -> bool:
+        """Whether another invocation may run here (alive, and INIT succeeded)."""
+        return not self.dead and not self.init_failed
+
+    # -- child process -------------------------------------------------------------
+
+    def _child_env(self, calls_fd: int | None) -> dict[str, str]:
+        config = self.config
+        port = self._server.server_address[1]
+        env = dict(config.base_environ)
+        env.update(
+            {
+                "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}",
+                "AWS_LAMBDA_FUNCTION_NAME": config.function_name,
+                "AWS_LAMBDA_FUNCTION_VERSION": config.function_version,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.function_name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]")
+                + uuid.uuid4().hex,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_REGION": config.region,
+                "AWS_DEFAULT_REGION": config.region,
+                "LAMBDA_TASK_ROOT": config.task_root,
+                "LAMBDA_RUNTIME_DIR": os.path.dirname(sys.executable),
+                "TZ": ":UTC",
+                "LANG": "en_US.UTF-8",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.pop("AWS_LAMBDA_MAX_CONCURRENCY", None)  # would switch on multi-concurrency
+        path = [config.task_root, *config.python_path]
+        if calls_fd is not None:
+            path.insert(0, _SHIM_DIR)
+            env["_LAMBDA_KIT_CALLS_FD"] = str(calls_fd)
+        if env.get("PYTHONPATH"):
+            path.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(path)
+        env.update(config.env)
+        return env
+
+    def spawn(self) -> None:
+        """Start the runtime process (INIT begins now)."""
+        calls_read: int | None = None
+        calls_write: int | None = None
+        if self.config.count_aws_calls:
+            calls_read, calls_write = os.pipe()
+        out_read, out_write = os.pipe()
+        command = [self.config.python]
+        if self.import_profile:
+            command += ["-X", "importtime"]
+        command += ["-m", "awslambdaric", self.config.handler]
+        self.spawned_at = time.perf_counter()
+        try:
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.config.task_root,
+                env=self._child_env(calls_write),
+                stdin=subprocess.DEVNULL,
+                stdout=out_write,
+                stderr=out_write,
+                pass_fds=() if calls_write is None else (calls_write,),
+                close_fds=True,
+                start_new_session=True,
+            )
+        except OSError as error:
+            for fd in (out_read, out_write, calls_read, calls_write):
+                if fd is not None:
+                    os.close(fd)
+            raise HandlerNotReadyError(
+                f"Could not start the runtime with {self.config.python!r}: {error.strerror}.",
+                python=self.config.python,
+            ) from None
+        os.close(out_write)
+        self._output = _Pipe(out_read)
+        if calls_write is not None and calls_read is not None:
+            os.close(calls_write)
+            self._calls = _Pipe(calls_read)
+        threading.Thread(target=self._watch, name="lambda-kit-env-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        process = self.process
+        if process is None:  # pragma: no cover - spawn() sets it before starting us
+            return
+        # wait4 rather than Popen.wait: it also returns the child's peak RSS, the only
+        # memory figure left once a crashed or killed runtime is gone.
+        try:
+            _, wait_status, usage = os.wait4(process.pid, 0)
+        except ChildProcessError:  # pragma: no cover - reaped elsewhere (never by us)
+            wait_status, usage = 0, None
+        status = os.waitstatus_to_exitcode(wait_status)
+        process.returncode = status
+        with self._cond:
+            self.dead = True
+            self.exit_status = status
+            if self.peak_mb is None and usage is not None:  # no /proc reading: the best left
+                self.peak_mb = max(1, round(usage.ru_maxrss / 1024))
+            self._queue.append(None)  # release a /next handler, if one waits
+            self._cond.notify_all()
+
+    def kill(self) -> None:
+        """Stop the child at once (SIGKILL), as Lambda does on a timeout."""
+        process = self.process
+        # Only the watcher thread reaps the child (wait4), so no poll() here.
+        if process is not None and self.exit_status is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):  # pragma: no cover - raced exit
+                pass
+        with self._cond:
+            self.dead = True
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Kill the child, stop the server and release the pipes."""
+        self.kill()
+        with self._cond:
+            if self.process is not None:
+                self._cond.wait_for(lambda: self.exit_status is not None, timeout=5.0)
+            self._queue.append(None)
+            self._cond.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+        for pipe in (self._output, self._calls):
+            if pipe is not None:
+                pipe.close()
+
+    # -- runtime API side (called from server threads) -------------------------------
+
+    def next_invocation(self) -> _Pending | None:
+        """Block until an event is queued; the first call ends INIT."""
+        with self._cond:
+            if self.init_duration_ms is None:
+                self.init_duration_ms = (time.perf_counter() - self.spawned_at) * 1000.0
+                self._end_init()
+                self._read_peak()
+                self._cond.notify_all()
+            self._cond.wait_for(lambda: bool(self._queue))
+            pending = self._queue.pop(0)
+            if pending is not None:
+                pending.handed_out_at = time.perf_counter()
+                pending.deadline_ms = int(time.time() * 1000 + self.config.timeout_s * 1000)
+            return pending
+
+    def _end_init(self) -> None:
+        """Take INIT's output and calls (lock held)."""
+        if self._init_reported:
+            return
+        self._init_reported = True
+        output = self._output.take().decode("utf-8", "replace") if self._output else ""
+        if self.import_profile:
+            output, self.imports = parse_importtime(output)
+        self.init_output = output
+        self.init_calls = parse_calls(self._calls.take()) if self._calls else {}
+
+    def finish(self, request_id: str | None, kind: str, body: bytes, content_type: str) -> bool:
+        """Record a posted response, error or init error; False for an unknown id."""
+        now = time.perf_counter()
+        with self._cond:
+            pending = self._pending
+            if pending is None or pending.finished_at is not None:
+                return False
+            if request_id is not None and request_id != pending.request_id:
+                return False
+            if kind == "init_error":
+                self.init_duration_ms = (now - self.spawned_at) * 1000.0
+                self.init_failed = True  # the runtime exits next; never reuse it
+                self._end_init()
+            pending.finished_at = now
+            pending.kind = kind
+            pending.body = body
+            pending.response_content_type = content_type
+            pending.output = self._output.take() if self._output else b""
+            pending.calls = self._calls.take() if self._calls else b""
+            self._read_peak()
+            pending.max_memory_mb = self.peak_mb
+            self._cond.notify_all()
+        return True
+
+    # -- caller side -----------------------------------------------------------------
+
+    def invoke(self, payload: bytes, content_type: str) -> Invocation:
+        """Run one invocation to its end and build what Lambda would report."""
+        config = self.config
+        request_id = str(uuid.uuid4())
+        cold = self.process is None
+        pending = _Pending(request_id, payload, content_type)
+        with self._cond:
+            if self.dead:
+                raise HandlerNotReadyError("This execution environment has stopped.")
+            self._pending = pending
+        if cold:
+            self.spawn()
+        with self._cond:
+            self._queue.append(pending)
+            self._cond.notify_all()
+            started = self._cond.wait_for(
+                lambda: pending.handed_out_at is not None or pending.finished_at is not None or self.dead,
+                timeout=config.init_timeout_s if cold else config.timeout_s,
+            )
+            if started and pending.handed_out_at is not None and pending.finished_at is None:
+                remaining = pending.handed_out_at + config.timeout_s - time.perf_counter()
+                self._cond.wait_for(
+                    lambda: pending.finished_at is not None or self.dead, timeout=max(0.0, remaining)
+                )
+            self._pending = None
+            timed_out = pending.finished_at is None and not self.dead
+            if timed_out:
+                self._read_peak()
+        if timed_out:
+            self.kill()
+        return self._outcome(pending, cold=cold, timed_out=timed_out)
+
+    def _outcome(self, pending: _Pending, *, cold: bool, timed_out: bool) -> Invocation:
+        config = self.config
+        init_ms = self.init_duration_ms if cold else None
+        error: dict[str, Any] | None = None
+        status: str | None = None
+        if timed_out:
+            status = "timeout"
+            if pending.handed_out_at is None:
+                init_ms = config.init_timeout_s * 1000.0
+                duration = 0.0
+                message = f"INIT phase timed out after {config.init_timeout_s:.2f} seconds"
+            else:
+                duration = config.timeout_s * 1000.0
+                message = f"Task timed out after {config.timeout_s:.2f} seconds"
+            error = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {pending.request_id} Error: {message}",
+            }
+        elif pending.finished_at is None:  # the runtime process exited
+            status = "error"
+            end = time.perf_counter()
+            duration = (end - pending.handed_out_at) * 1000.0 if pending.handed_out_at else 0.0
+            if cold and init_ms is None:
+                init_ms = (end - self.spawned_at) * 1000.0
+                with self._cond:
+                    self._end_init()
+            code = self.exit_status
+            reason = f"signal: {-code}" if code is not None and code < 0 else f"exit status {code}"
+            error = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {pending.request_id} Error: Runtime exited with error: {reason}",
+            }
+            pending.output = self._output.take() if self._output else b""
+            pending.calls = self._calls.take() if self._calls else b""
+        else:
+            if pending.handed_out_at is None:  # init error: no event was handed out
+                duration = 0.0
+            else:
+                duration = (pending.finished_at - pending.handed_out_at) * 1000.0
+            if pending.kind != "response":
+                status = "error"
+                error = _error_document(pending.body)
+            elif len(pending.body) > MAX_PAYLOAD_BYTES:
+                status = "error"
+                error = {
+                    "errorType": "Function.ResponseSizeTooLarge",
+                    "errorMessage": f"Response payload size ({len(pending.body)} bytes) exceeded "
+                    f"maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes).",
+                }
+        if error is not None:
+            payload = json.dumps(error).encode()
+            content_type = "application/json"
+        else:
+            payload = pending.body
+            content_type = pending.response_content_type
+        report = Report(
+            request_id=pending.request_id,
+            duration_ms=duration,
+            billed_duration_ms=Report.billed(duration, init_ms),
+            memory_size_mb=config.memory_mb,
+            max_memory_used_mb=pending.max_memory_mb or self._final_peak(),
+            init_duration_ms=init_ms,
+            status=status,
+            error_type=None if error is None else str(error.get("errorType", "Unknown")),
+            function_version=config.function_version,
+        )
+        return Invocation(
+            request_id=pending.request_id,
+            payload=payload,
+            content_type=content_type,
+            error=error,
+            report=report,
+            output=pending.output.decode("utf-8", "replace"),
+            init_output=self.init_output if cold else "",
+            aws_calls=parse_calls(pending.calls),
+            init_aws_calls=dict(self.init_calls) if cold else {},
+            imports=self.imports if cold else (),
+        )
+
+    def _read_peak(self) -> None:
+        """Refresh :attr:`peak_mb` from the live child (lock held)."""
+        if self.process is not None and not self.dead:
+            peak = peak_rss_mb(self.process.pid)
+            if peak is not None:
+                self.peak_mb = max(self.peak_mb or 0, peak)
+
+    def _final_peak(self) -> int | None:
+        """Peak memory of a child that died: wait for it to be reaped, briefly."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.exit_status is not None, timeout=2.0)
+            return self.peak_mb
+
+
+def _error_document(body: bytes) -> dict[str, Any]:
+    """The runtime's posted error, or a Lambda-style one if it is not a JSON object."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        return {"errorType": "Runtime.InvalidError", "errorMessage": body.decode("utf-8", "replace")}
+    document.pop("requestId", None)
+    return document
+
+
+def check_payload(payload: bytes) -> None:
+    """Reject a request payload over Lambda's 6 MB synchronous limit, as Lambda does."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise EmulatorError(
+            f"Request payload is {len(payload)} bytes; Lambda accepts at most "
+            f"{MAX_PAYLOAD_BYTES} bytes for a synchronous invocation.",
+            code="RequestEntityTooLargeException",
+            size=len(payload),
+            limit=MAX_PAYLOAD_BYTES,
+        )

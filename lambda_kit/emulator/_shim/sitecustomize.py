@@ -1,0 +1,104 @@
+"""lambda-kit emulator bootstrap, loaded by the emulated function's interpreter.
+
+The emulator puts this directory first on the child's ``PYTHONPATH`` so that Python
+imports this file at start-up. When ``_LAMBDA_KIT_CALLS_FD`` names a pipe, every AWS
+API call made through botocore is written to it as one ``service.Operation`` line,
+counted through botocore's own event system (a ``before-call`` handler registered
+on each session), so the user's code is never edited. botocore is not imported
+here: the handler is attached when the user's code imports ``botocore.session``.
+
+Standard library only, and as little of it as possible: this runs inside the INIT
+being measured. A ``sitecustomize`` the interpreter would otherwise have loaded is
+loaded afterwards, so the environment behaves as it would without the emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.machinery import PathFinder
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_TARGET = "botocore.session"
+
+
+def _counter(fd: int):  # type: ignore[no-untyped-def]
+    def on_call(**kwargs):  # type: ignore[no-untyped-def]
+        model = kwargs.get("model")
+        service = getattr(getattr(model, "service_model", None), "service_name", "unknown")
+        operation = getattr(model, "name", "Unknown")
+        try:
+            os.write(fd, f"{service}.{operation}\n".encode())
+        except OSError:  # the emulator went away; counting must never break the call
+            pass
+
+    return on_call
+
+
+def patch_session_class(module, fd: int) -> None:  # type: ignore[no-untyped-def]
+    """Make every botocore Session created from now on report its API calls to ``fd``."""
+    session_class = module.Session
+    original_init = session_class.__init__
+    on_call = _counter(fd)
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original_init(self, *args, **kwargs)
+        self.register("before-call", on_call, unique_id="lambda-kit-emulator-call-counter")
+
+    session_class.__init__ = __init__
+
+
+class _Loader:
+    def __init__(self, loader, fd: int) -> None:  # type: ignore[no-untyped-def]
+        self._loader = loader
+        self._fd = fd
+
+    def create_module(self, spec):  # type: ignore[no-untyped-def]
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module) -> None:  # type: ignore[no-untyped-def]
+        self._loader.exec_module(module)
+        patch_session_class(module, self._fd)
+
+
+class CallCountingFinder:
+    """Meta-path finder that patches ``botocore.session`` as it is first imported."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def find_spec(self, name, path=None, target=None):  # type: ignore[no-untyped-def]
+        if name != _TARGET:
+            return None
+        spec = PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _Loader(spec.loader, self.fd)
+        return spec
+
+
+def install(fd: int) -> None:
+    """Count AWS API calls into ``fd`` (patching now if botocore is already loaded)."""
+    loaded = sys.modules.get(_TARGET)
+    if loaded is not None:
+        patch_session_class(loaded, fd)
+    else:
+        sys.meta_path.insert(0, CallCountingFinder(fd))
+
+
+def _load_next_sitecustomize() -> None:
+    others = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+    spec = PathFinder.find_spec("sitecustomize", others)
+    if spec is None or spec.loader is None:
+        return
+    import importlib.util
+
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+
+if __name__ == "sitecustomize":  # imported by site at start-up, not by a test
+    _fd = os.environ.pop("_LAMBDA_KIT_CALLS_FD", "")
+    if _fd.isdigit():
+        install(int(_fd))
+    _load_next_sitecustomize()

@@ -1,0 +1,370 @@
+"""``lambda-kit bench``: a handler's cold and warm cost, and what would throttle at scale.
+
+:func:`run_bench` runs ``cold`` fresh execution environments and ``warm``
+invocations of one warm environment under the :class:`~lambda_kit.emulator.Emulator`,
+then one more cold start under ``-X importtime`` for the import profile (kept apart
+so that profiling never slows the measured INIT). :func:`format_report` prints what
+Lambda's REPORT lines add up to, the heaviest imports, the AWS API calls per cold
+and per warm invocation, and a Little's-law projection at a request rate:
+concurrency = requests/s x p99 duration, set against the default Lambda concurrency
+quota, and each AWS operation's request rate against its default quota.
+
+Example:
+    >>> result = run_bench("app.handler", {}, task_root="examples/plain")  # doctest: +SKIP
+    >>> print(format_report(result))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+
+from lambda_kit.emulator._emulator import Emulator
+from lambda_kit.exceptions import ConfigurationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
+
+    from lambda_kit.emulator._report import ImportTiming, Invocation
+    from lambda_kit.emulator._standin import AwsStandIn
+
+__all__ = [
+    "AWS_QUOTAS",
+    "BenchResult",
+    "CONCURRENCY_QUOTA",
+    "format_comparison",
+    "format_report",
+    "percentile",
+    "project",
+    "run_bench",
+]
+
+# Default Region-level request-rate quotas (requests per second) from AWS's service
+# quota pages; an operation not listed is projected but never flagged.
+AWS_QUOTAS: dict[str, float] = {
+    "secretsmanager.GetSecretValue": 10_000,
+    "secretsmanager.DescribeSecret": 40_000,
+    "secretsmanager.BatchGetSecretValue": 100,
+    "cloudwatch.PutMetricData": 500,
+    "ssm.GetParameter": 40,
+    "ssm.GetParameters": 40,
+    "ssm.GetParametersByPath": 40,
+    "kms.Decrypt": 5_500,
+    "sts.AssumeRole": 500,
+}
+CONCURRENCY_QUOTA = 1_000  # default concurrent executions per Region
+NEAR_QUOTA = 0.5  # warn from this share of a quota on: quotas are account-wide
+PRICE_PER_GB_SECOND_X86 = 0.0000166667
+PRICE_PER_REQUEST = 0.20 / 1_000_000
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q``-th percentile (0 < q <= 100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What a request rate means for concurrency and each AWS operation's quota."""
+
+    rps: float
+    duration_ms: float
+    concurrency: float
+    concurrency_quota: int
+    operations: dict[str, dict[str, float | None]]  # op -> {rate, quota}
+    warnings: list[str]
+
+
+def project(
+    rps: float,
+    warm_p99_ms: float,
+    warm_calls: Mapping[str, float],
+    *,
+    quotas: Mapping[str, float] = AWS_QUOTAS,
+    concurrency_quota: int = CONCURRENCY_QUOTA,
+) -> Projection:
+    """Little's law at ``rps``: concurrency = rps x duration, and each operation's rate.
+
+    Args:
+        rps: Requests per second to project.
+        warm_p99_ms: The p99 warm Duration in milliseconds.
+        warm_calls: Mean AWS API calls per warm invocation, ``"service.Operation"`` keyed.
+        quotas: Requests-per-second quotas by operation.
+        concurrency_quota: The account's concurrency quota.
+    """
+    concurrency = rps * warm_p99_ms / 1000.0
+    warnings: list[str] = []
+    if concurrency > concurrency_quota:
+        warnings.append(
+            f"Concurrency {concurrency:,.0f} exceeds the default quota of {concurrency_quota:,} "
+            "concurrent executions per Region: invocations would be throttled (429)."
+        )
+    elif concurrency >= NEAR_QUOTA * concurrency_quota:
+        warnings.append(
+            f"Concurrency {concurrency:,.0f} uses {concurrency / concurrency_quota:.0%} of the default "
+            f"quota of {concurrency_quota:,} concurrent executions, shared by every function in the Region."
+        )
+    operations: dict[str, dict[str, float | None]] = {}
+    for operation, per_invocation in sorted(warm_calls.items()):
+        rate = rps * per_invocation
+        quota = quotas.get(operation)
+        operations[operation] = {"rate": rate, "quota": quota}
+        if quota is not None and rate > quota:
+            warnings.append(
+                f"{operation} at {rate:,.0f} requests/s is {rate / quota:.1f}x its default quota "
+                f"of {quota:,.0f}/s (shared by the whole account in the Region): calls would be "
+                "throttled. Cache the result during INIT or batch the calls."
+            )
+        elif quota is not None and rate >= NEAR_QUOTA * quota:
+            warnings.append(
+                f"{operation} at {rate:,.0f} requests/s uses {rate / quota:.0%} of its default "
+                f"quota of {quota:,.0f}/s, which every function in the account and Region shares: "
+                "a second such function, or a burst, would be throttled."
+            )
+    return Projection(rps, warm_p99_ms, concurrency, concurrency_quota, operations, warnings)
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """Everything one bench run measured; ``to_dict()`` gives the ``--json`` form.
+
+    ``handler`` is the label the run was given (the handler string by default).
+    """
+
+    handler: str
+    memory_mb: int
+    init_ms: list[float]
+    cold_duration_ms: list[float]
+    warm_duration_ms: list[float]
+    billed_cold_ms: list[int]
+    billed_warm_ms: list[int]
+    max_memory_mb: int | None
+    cold_calls: dict[str, float]
+    warm_calls: dict[str, float]
+    imports: list[ImportTiming]
+    errors: list[str]
+    projection: Projection
+    summary: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _mean_calls(invocations: Sequence[Invocation], *, include_init: bool) -> dict[str, float]:
+    totals: dict[str, int] = {}
+    for invocation in invocations:
+        sources = [invocation.aws_calls, invocation.init_aws_calls] if include_init else [invocation.aws_calls]
+        for calls in sources:
+            for operation, count in calls.items():
+                totals[operation] = totals.get(operation, 0) + count
+    n = max(1, len(invocations))
+    return {operation: total / n for operation, total in sorted(totals.items())}
+
+
+def run_bench(
+    handler: str,
+    event: Any,
+    *,
+    cold: int = 5,
+    warm: int = 50,
+    memory_mb: int = 128,
+    timeout_s: float = 30.0,
+    env: Mapping[str, str] | None = None,
+    task_root: str | None = None,
+    aws: bool | AwsStandIn = False,
+    rps: float = 6000.0,
+    profile_imports: bool = True,
+    label: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> BenchResult:
+    """Run ``cold`` cold starts and ``warm`` warm invocations and summarise them.
+
+    Args:
+        handler: ``module.function``.
+        event: The event for every invocation.
+        cold: Fresh execution environments to start (at least 1).
+        warm: Warm invocations, all in the environment the last cold start left.
+        memory_mb: The configured memory.
+        timeout_s: The function timeout.
+        env: The function's environment variables.
+        task_root: The handler's code directory.
+        aws: Use an AWS stand-in (see :class:`~lambda_kit.emulator.Emulator`).
+        rps: The request rate to project.
+        profile_imports: Add one cold start under ``-X importtime`` for the profile.
+        label: The name shown in reports (the handler by default).
+        progress: Called with (phase, done, total) after each invocation.
+    """
+    if cold < 1 or warm < 0:
+        raise ConfigurationError(
+            f"Invalid cold={cold}, warm={warm}; expected cold >= 1 and warm >= 0.",
+            setting="cold",
+            value=cold,
+        )
+    if not rps > 0:
+        raise ConfigurationError(f"Invalid rps={rps}; expected more than 0.", setting="rps", value=rps)
+    cold_runs: list[Invocation] = []
+    warm_runs: list[Invocation] = []
+    with Emulator(
+        handler, task_root=task_root, memory_mb=memory_mb, timeout_s=timeout_s, env=env, aws=aws
+    ) as function:
+        for i in range(cold):
+            cold_runs.append(function.invoke(event, fresh=True))
+            if progress:
+                progress("cold", i + 1, cold)
+        for i in range(warm):
+            warm_runs.append(function.invoke(event))
+            if progress:
+                progress("warm", i + 1, warm)
+        imports: list[ImportTiming] = []
+        if profile_imports:
+            function.import_profile = True
+            profiled = function.invoke(event, fresh=True)
+            imports = heaviest_imports(profiled.imports, handler)
+            if progress:
+                progress("import profile", 1, 1)
+    every = cold_runs + warm_runs
+    errors = [f"{i.report.status}: {(i.error or {}).get('errorType')}: {(i.error or {}).get('errorMessage')}" for i in every if not i.ok]
+    init_ms = [i.report.init_duration_ms for i in cold_runs if i.report.init_duration_ms is not None]
+    warm_ms = [i.report.duration_ms for i in warm_runs]
+    peaks = [i.report.max_memory_used_mb for i in every if i.report.max_memory_used_mb is not None]
+    warm_calls = _mean_calls(warm_runs, include_init=False)
+    projection = project(rps, percentile(warm_ms, 99) if warm_ms else percentile([i.report.duration_ms for i in cold_runs], 99), warm_calls)
+    billed_warm = [i.report.billed_duration_ms for i in warm_runs]
+    gb = memory_mb / 1024
+    summary = {
+        "init_p50_ms": percentile(init_ms, 50),
+        "init_p95_ms": percentile(init_ms, 95),
+        "cold_duration_p50_ms": percentile([i.report.duration_ms for i in cold_runs], 50),
+        "warm_p50_ms": percentile(warm_ms, 50),
+        "warm_p99_ms": percentile(warm_ms, 99),
+        "warm_cost_per_million_usd": (statistics.fmean(billed_warm) / 1000 * gb * PRICE_PER_GB_SECOND_X86 + PRICE_PER_REQUEST) * 1e6
+        if billed_warm
+        else math.nan,
+    }
+    return BenchResult(
+        handler=label or handler,
+        memory_mb=memory_mb,
+        init_ms=init_ms,
+        cold_duration_ms=[i.report.duration_ms for i in cold_runs],
+        warm_duration_ms=warm_ms,
+        billed_cold_ms=[i.report.billed_duration_ms for i in cold_runs],
+        billed_warm_ms=billed_warm,
+        max_memory_mb=max(peaks) if peaks else None,
+        cold_calls=_mean_calls(cold_runs, include_init=True),
+        warm_calls=warm_calls,
+        imports=imports,
+        errors=errors,
+        projection=projection,
+        summary=summary,
+    )
+
+
+def heaviest_imports(timings: Sequence[ImportTiming], handler: str, limit: int = 10) -> list[ImportTiming]:
+    """The ``limit`` imports with the largest cumulative time, the handler module excluded.
+
+    The handler's own module contains everything it imports, and the emulator's
+    bootstrap (``sitecustomize``) is not the user's, so both are left out.
+    """
+    own = handler.rpartition(".")[0]
+    skip = {own, "sitecustomize"}
+    candidates = [t for t in timings if t.module not in skip]
+    return sorted(candidates, key=lambda t: t.cumulative_us, reverse=True)[:limit]
+
+
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:,.2f} ms"
+
+
+def format_report(result: BenchResult) -> str:
+    """The human-readable bench report."""
+    s = result.summary
+    lines = [
+        f"lambda-kit bench: {result.handler} ({result.memory_mb} MB; "
+        f"{len(result.init_ms)} cold starts, {len(result.warm_duration_ms)} warm invocations)",
+        "",
+        f"  {'':<22}{'p50':>12}{'p95':>12}{'p99':>12}",
+        f"  {'Init Duration':<22}{_ms(s['init_p50_ms']):>12}{_ms(s['init_p95_ms']):>12}{'':>12}",
+        f"  {'Cold Duration':<22}{_ms(s['cold_duration_p50_ms']):>12}",
+        f"  {'Warm Duration':<22}{_ms(s['warm_p50_ms']):>12}{'':>12}{_ms(s['warm_p99_ms']):>12}",
+        f"  {'Max Memory Used':<22}{(str(result.max_memory_mb) + ' MB') if result.max_memory_mb else 'n/a':>12}",
+        f"  {'Warm cost / 1M (x86)':<22}{'$' + format(s['warm_cost_per_million_usd'], '.2f'):>12}",
+    ]
+    if result.imports:
+        lines += ["", "  Heaviest imports during INIT (cumulative, -X importtime):"]
+        lines += [f"    {t.cumulative_us / 1000:8.1f} ms  {t.module}" for t in result.imports]
+    lines += ["", f"  AWS API calls{'':<27}{'per cold':>10}{'per warm':>10}"]
+    operations = sorted(set(result.cold_calls) | set(result.warm_calls))
+    if not operations:
+        lines.append("    none")
+    for operation in operations:
+        lines.append(
+            f"    {operation:<36}{result.cold_calls.get(operation, 0):>10.2f}{result.warm_calls.get(operation, 0):>10.2f}"
+        )
+    p = result.projection
+    lines += [
+        "",
+        f"  At {p.rps:,.0f} requests/s (Little's law with warm p99 {p.duration_ms:.2f} ms):",
+        f"    concurrency {p.concurrency:>12,.1f}  of {p.concurrency_quota:,} default quota",
+    ]
+    for operation, figures in p.operations.items():
+        quota = figures["quota"]
+        quota_text = f"of {quota:,.0f}/s default quota" if quota else "(no default quota known)"
+        lines.append(f"    {operation:<36}{figures['rate'] or 0:>10,.0f}/s {quota_text}")
+    if p.warnings:
+        lines += ["", "  WARNINGS"] + [f"    ! {warning}" for warning in p.warnings]
+    else:
+        lines += ["", "  Nothing would throttle at this rate."]
+    if result.errors:
+        lines += ["", f"  {len(result.errors)} invocation(s) failed; first: {result.errors[0]}"]
+    return "\n".join(lines) + "\n"
+
+
+def format_comparison(results: Sequence[BenchResult]) -> str:
+    """Several bench results side by side (the ``make demo`` table)."""
+    width = 30
+    names = [r.handler if len(r.handler) <= width else "..." + r.handler[-width + 3 :] for r in results]
+    header = f"  {'':<34}" + "".join(f"{n:>{width}}" for n in names)
+    rows = [
+        ("Init Duration p50", [_ms(r.summary["init_p50_ms"]) for r in results]),
+        ("Warm Duration p50", [_ms(r.summary["warm_p50_ms"]) for r in results]),
+        ("Warm Duration p99", [_ms(r.summary["warm_p99_ms"]) for r in results]),
+        ("Max Memory Used", [f"{r.max_memory_mb} MB" if r.max_memory_mb else "n/a" for r in results]),
+        ("AWS calls per warm invocation", [f"{sum(r.warm_calls.values()):.2f}" for r in results]),
+        ("Warnings at projected rate", [str(len(r.projection.warnings)) for r in results]),
+        ("Warm cost per 1M invocations", [f"${r.summary['warm_cost_per_million_usd']:.2f}" for r in results]),
+    ]
+    lines = [header] + [f"  {label:<34}" + "".join(f"{v:>{width}}" for v in values) for label, values in rows]
+    return "\n".join(lines) + "\n"
+
+
+class Progress:
+    """Progress on a stream, shown only once a run has lasted more than a second."""
+
+    def __init__(self, stream: Any, *, after_s: float = 1.0) -> None:
+        self.stream = stream
+        self.after_s = after_s
+        self.started = time.monotonic()
+        self.shown = False
+        self._last = 0.0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.started < self.after_s or (now - self._last < 0.2 and done != total):
+            return
+        self._last = now
+        self.shown = True
+        self.stream.write(f"\r  bench: {phase} {done}/{total}   ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()

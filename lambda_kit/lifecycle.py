@@ -1,0 +1,236 @@
+"""The execution-environment lifecycle that lambda-kit's modules share.
+
+Lambda runs a handler in an *execution environment*: one process that is
+initialised once (INIT: the handler module is imported), then serves many
+invocations, frozen between them. The first invocation of an environment is its
+*cold start*; every later one is warm. With SnapStart, INIT runs once, the memory
+is snapshotted, and many environments are *restored* from that snapshot, so
+anything unique or connected (random seeds, sockets, credentials) made during INIT
+must be rebuilt after a restore.
+
+This module tracks both:
+
+* :func:`is_cold_start` is ``True`` exactly during the first invocation of the
+  environment (also when that invocation raises) and ``False`` in every later one.
+  Invocations are marked by lambda-kit's handler decorators, or by wrapping the
+  handler in :func:`track_invocations` yourself.
+* :func:`on_before_snapshot` and :func:`on_after_restore` register hooks. They run
+  through ``snapshot_restore_py`` where it is importable (the Lambda Python 3.12+
+  runtime ships it) and are kept in a local registry in every case, so tests can
+  fire them with :func:`lambda_kit.testing.simulate_snapshot` and
+  :func:`lambda_kit.testing.simulate_restore`. lambda-kit's caches and pools use
+  these hooks to reset themselves after a restore. After a restore, the next
+  invocation counts as a cold start again: it is the first of a new environment.
+
+Example:
+    >>> from lambda_kit import lifecycle
+    >>> @lifecycle.on_after_restore
+    ... def reconnect() -> None:
+    ...     ...
+    >>> @lifecycle.track_invocations
+    ... def handler(event: dict, context: object) -> dict:
+    ...     return {"cold": lifecycle.is_cold_start()}
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import itertools
+import threading
+
+from lambda_kit._util import is_coroutine_function
+from lambda_kit.exceptions import LifecycleHookError
+
+TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations need none of it
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Literal, ParamSpec, TypeAlias, TypeVar
+
+    P = ParamSpec("P")
+    R = TypeVar("R")
+    Hook = TypeVar("Hook", bound=Callable[[], object])
+    Phase: TypeAlias = Literal["before_snapshot", "after_restore"]
+
+__all__ = [
+    "end_invocation",
+    "is_cold_start",
+    "on_after_restore",
+    "on_before_snapshot",
+    "start_invocation",
+    "track_invocations",
+]
+
+_lock = threading.Lock()
+# Request id of the environment's first invocation; None until one starts.
+_first_request_id: str | None = None
+# Request id of the invocation running in this thread / task (Lambda Managed
+# Instances run several invocations in one process, so this is per context).
+_current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "lambda_kit_request_id", default=None
+)
+_anonymous_ids = itertools.count(1)
+
+_hooks: dict[Phase, list[Callable[[], object]]] = {
+    "before_snapshot": [],
+    "after_restore": [],
+}
+_runtime_registered = False
+
+
+def start_invocation(request_id: str | None = None) -> contextvars.Token[str | None]:
+    """Mark the start of an invocation in the current thread or task.
+
+    The first request id ever started is the environment's cold start. Starting the
+    same request id twice (two lambda-kit decorators on one handler) counts once.
+
+    Args:
+        request_id: ``context.aws_request_id``; ``None`` (no context, as in some
+            unit tests) gets a unique local id.
+
+    Returns:
+        A token for :func:`end_invocation`.
+    """
+    global _first_request_id
+    if request_id is None:
+        request_id = f"local-{next(_anonymous_ids)}"
+    with _lock:
+        if _first_request_id is None:
+            _first_request_id = request_id
+    return _current_request_id.set(request_id)
+
+
+def end_invocation(token: contextvars.Token[str | None]) -> None:
+    """Mark the end of the invocation that :func:`start_invocation` returned ``token`` for."""
+    _current_request_id.reset(token)
+
+
+def is_cold_start() -> bool:
+    """Whether the current invocation is the first of this execution environment.
+
+    Returns ``True`` during INIT and during the first invocation (whether it
+    succeeds or raises), ``False`` in every later invocation, and ``False`` in a
+    thread that is not running an invocation once the first one has started.
+    """
+    first = _first_request_id
+    if first is None:
+        return True
+    return _current_request_id.get() == first
+
+
+def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a Lambda handler so that :func:`is_cold_start` knows its invocations.
+
+    lambda-kit's own handler decorators do this already; use it on a plain handler.
+    Works on sync and async handlers. Also registers lambda-kit's SnapStart
+    dispatcher during INIT, so a restored environment starts cold again.
+    """
+    _ensure_runtime_hooks()
+
+    def request_id_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+        context = kwargs.get("context", args[1] if len(args) > 1 else None)
+        request_id = getattr(context, "aws_request_id", None)
+        return request_id if isinstance(request_id, str) else None
+
+    if is_coroutine_function(handler):
+
+        @functools.wraps(handler)
+        async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+            token = start_invocation(request_id_of(args, kwargs))
+            try:
+                return await handler(*args, **kwargs)
+            finally:
+                end_invocation(token)
+
+        return async_wrapper  # type: ignore[return-value]  # same signature, async
+
+    @functools.wraps(handler)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = start_invocation(request_id_of(args, kwargs))
+        try:
+            return handler(*args, **kwargs)
+        finally:
+            end_invocation(token)
+
+    return wrapper
+
+
+def on_before_snapshot(hook: Hook) -> Hook:
+    """Register ``hook`` to run before a SnapStart snapshot is taken (a decorator too).
+
+    Hooks run in registration order. Use it to close connections and drop state that
+    must not be copied into every restored environment.
+    """
+    return _register("before_snapshot", hook)
+
+
+def on_after_restore(hook: Hook) -> Hook:
+    """Register ``hook`` to run after an environment is restored from a snapshot.
+
+    Hooks run in registration order, after lambda-kit has reset its cold-start
+    tracking. Use it to reconnect, refetch secrets and reseed randomness. On Lambda,
+    restore plus all after-restore hooks must finish within 10 seconds.
+    """
+    return _register("after_restore", hook)
+
+
+def _register(phase: Phase, hook: Hook) -> Hook:
+    if not callable(hook):
+        raise TypeError(f"A {phase} hook must be callable, got {type(hook).__name__}.")
+    with _lock:
+        _hooks[phase].append(hook)
+    _ensure_runtime_hooks()
+    return hook
+
+
+def _ensure_runtime_hooks() -> None:
+    """Register lambda-kit's two dispatchers with the SnapStart runtime, once."""
+    global _runtime_registered
+    with _lock:
+        if _runtime_registered:
+            return
+        _runtime_registered = True
+    try:
+        import snapshot_restore_py
+    except ImportError:  # not on Lambda's SnapStart runtime: the local registry serves
+        return
+    snapshot_restore_py.register_before_snapshot(_run_hooks, "before_snapshot")
+    snapshot_restore_py.register_after_restore(_run_hooks, "after_restore")
+
+
+def _run_hooks(phase: Phase) -> None:
+    """Run every hook of ``phase``; raise :class:`LifecycleHookError` if any failed.
+
+    Every hook runs even when an earlier one raised, so one broken pool cannot stop
+    the others from reconnecting.
+    """
+    global _first_request_id
+    if phase == "after_restore":
+        with _lock:
+            _first_request_id = None
+    with _lock:
+        hooks = list(_hooks[phase])
+    failures: list[BaseException] = []
+    for hook in hooks:
+        try:
+            hook()
+        except Exception as error:  # collected and re-raised below
+            failures.append(error)
+    if failures:
+        names = ", ".join(type(error).__name__ for error in failures)
+        raise LifecycleHookError(
+            f"{len(failures)} of {len(hooks)} {phase} hooks raised ({names}); "
+            "every hook must complete for the environment to be usable.",
+            phase=phase,
+            failures=len(failures),
+        ) from failures[0]
+
+
+def _reset_for_tests() -> None:
+    """Forget every invocation and hook (used by lambda_kit.testing)."""
+    global _first_request_id, _runtime_registered
+    with _lock:
+        _first_request_id = None
+        _runtime_registered = False
+        for hooks in _hooks.values():
+            hooks.clear()
