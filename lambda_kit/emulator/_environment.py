@@ -338,6 +338,7 @@ class Environment:
                 start_new_session=True,
             )
         except OSError as error:
+            self.dead = True
             for fd in (out_read, out_write, calls_read, calls_write):
                 if fd is not None:
                     os.close(fd)
