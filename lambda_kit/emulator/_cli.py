@@ -28,7 +28,11 @@ def _load_event(path: str | None) -> Any:
     if path is None:
         return {}
     try:
-        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as file:
+                text = file.read()
     except OSError as error:
         raise argparse.ArgumentTypeError(f"cannot read --event {path!r}: {error.strerror}") from None
     try:

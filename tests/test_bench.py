@@ -1,0 +1,284 @@
+"""lambda-kit bench: statistics, the throttling projection, the report and the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lambda_kit.emulator import AwsStandIn
+from lambda_kit.emulator._report import ImportTiming
+from lambda_kit.emulator.bench import (
+    CONCURRENCY_QUOTA,
+    Progress,
+    format_comparison,
+    format_report,
+    heaviest_imports,
+    percentile,
+    project,
+    run_bench,
+)
+from lambda_kit.exceptions import ConfigurationError
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def test_percentile_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert math.isnan(percentile([], 50))
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6), min_size=1), st.floats(min_value=0.1, max_value=100))
+def test_percentile_is_one_of_the_values_and_monotonic(values: list[float], q: float) -> None:
+    result = percentile(values, q)
+    assert result in values
+    assert percentile(values, 100) == max(values)
+    assert result <= percentile(values, 100)
+
+
+def test_projection_littles_law_and_quota_warnings() -> None:
+    projection = project(
+        6000,
+        100.0,
+        {"secretsmanager.GetSecretValue": 1.0, "cloudwatch.PutMetricData": 1.0, "custom.Op": 2.0},
+    )
+    assert projection.concurrency == pytest.approx(600.0)  # 6,000 rps x 100 ms
+    assert projection.operations["cloudwatch.PutMetricData"] == {"rate": 6000.0, "quota": 500}
+    assert projection.operations["custom.Op"] == {"rate": 12000.0, "quota": None}
+    text = "\n".join(projection.warnings)
+    assert "cloudwatch.PutMetricData at 6,000 requests/s is 12.0x its default quota of 500/s" in text
+    assert "secretsmanager.GetSecretValue at 6,000 requests/s uses 60% of its default quota" in text
+    assert "Concurrency 600 uses 60% of the default quota" in text
+    assert "custom.Op" not in text  # no known quota: projected, never flagged
+    assert len(projection.warnings) == 3
+
+
+def test_projection_over_the_concurrency_quota() -> None:
+    projection = project(6000, 250.0, {})
+    assert projection.concurrency == pytest.approx(1500.0)
+    assert projection.concurrency_quota == CONCURRENCY_QUOTA
+    assert projection.warnings == [
+        "Concurrency 1,500 exceeds the default quota of 1,000 concurrent executions per Region: "
+        "invocations would be throttled (429)."
+    ]
+
+
+def test_projection_quiet_when_far_from_quotas() -> None:
+    assert project(10, 1.0, {"ssm.GetParameter": 0.5}).warnings == []
+
+
+def test_heaviest_imports_skip_the_handler_and_the_bootstrap() -> None:
+    timings = [
+        ImportTiming("app", 10, 900_000, 0),
+        ImportTiming("sitecustomize", 10, 800_000, 0),
+        *(ImportTiming(f"m{i}", 1, i * 1000, 1) for i in range(20)),
+    ]
+    top = heaviest_imports(timings, "app.handler", limit=3)
+    assert [t.module for t in top] == ["m19", "m18", "m17"]
+
+
+def test_run_bench_on_an_empty_handler(handlers: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    result = run_bench(
+        "basic.echo",
+        {"n": 0},
+        cold=2,
+        warm=3,
+        task_root=str(handlers),
+        progress=lambda phase, done, total: calls.append((phase, done, total)),
+    )
+    assert len(result.init_ms) == 2 and all(v > 0 for v in result.init_ms)
+    assert len(result.warm_duration_ms) == 3
+    assert result.max_memory_mb is not None and result.max_memory_mb > 0
+    assert result.errors == []
+    assert result.warm_calls == {} and result.cold_calls == {}
+    assert result.imports, "the import profile ran"
+    assert calls[0] == ("cold", 1, 2) and calls[-1] == ("import profile", 1, 1)
+    text = format_report(result)
+    for needle in ("Init Duration", "Warm Duration", "Heaviest imports", "AWS API calls", "none"):
+        assert needle in text
+    assert "Nothing would throttle at this rate." in text
+    document = json.loads(json.dumps(result.to_dict()))
+    assert document["handler"] == "basic.echo"
+    assert set(document["summary"]) >= {"init_p50_ms", "warm_p99_ms", "warm_cost_per_million_usd"}
+
+
+def test_run_bench_reports_failures(handlers: Path) -> None:
+    result = run_bench("basic.fail", {}, cold=1, warm=1, task_root=str(handlers), profile_imports=False)
+    assert len(result.errors) == 2
+    assert result.errors[0].startswith("error: ValueError: order 42 is invalid")
+    assert result.imports == []
+    assert "2 invocation(s) failed; first: error: ValueError" in format_report(result)
+
+
+@pytest.mark.parametrize(("cold", "warm", "rps"), [(0, 1, 10.0), (1, -1, 10.0), (1, 1, 0.0)])
+def test_run_bench_rejects_bad_arguments(cold: int, warm: int, rps: float) -> None:
+    with pytest.raises(ConfigurationError):
+        run_bench("basic.echo", {}, cold=cold, warm=warm, rps=rps)
+
+
+def test_progress_only_after_the_threshold() -> None:
+    class Stream:
+        def __init__(self) -> None:
+            self.text = ""
+
+        def write(self, text: str) -> None:
+            self.text += text
+
+        def flush(self) -> None:
+            pass
+
+    quiet = Stream()
+    progress = Progress(quiet, after_s=3600)
+    progress("cold", 1, 2)
+    progress.close()
+    assert quiet.text == ""
+    shown = Stream()
+    progress = Progress(shown, after_s=0)
+    progress("warm", 5, 5)
+    progress.close()
+    assert "bench: warm 5/5" in shown.text and shown.text.endswith("\n")
+
+
+def _load_demo() -> object:
+    spec = importlib.util.spec_from_file_location("lambda_kit_demo", EXAMPLES / "demo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_shows_the_naive_handler_calling_aws_every_time(capsys: pytest.CaptureFixture[str]) -> None:
+    demo = _load_demo()
+    assert demo.main(cold=1, warm=3) == 0  # type: ignore[attr-defined]
+    out = capsys.readouterr().out
+    naive, _, rest = out.partition("lambda-kit bench: examples/plain")
+    plain, _, side_by_side = rest.partition("Side by side:")
+    assert "cloudwatch.PutMetricData                  1.00      1.00" in naive
+    assert "secretsmanager.GetSecretValue             1.00      1.00" in naive
+    assert "PutMetricData at 6,000 requests/s is 12.0x its default quota" in naive
+    assert "GetSecretValue at 6,000 requests/s uses 60%" in naive
+    assert "secretsmanager.GetSecretValue             1.00      0.00" in plain  # INIT only
+    assert "PutMetricData" not in plain
+    assert "Nothing would throttle at this rate." in plain
+    assert "examples/naive" in side_by_side and "examples/plain" in side_by_side
+    assert "password" not in out
+
+
+def test_format_comparison_columns(handlers: Path) -> None:
+    result = run_bench("basic.echo", {}, cold=1, warm=1, task_root=str(handlers), profile_imports=False, label="a")
+    text = format_comparison([result, result])
+    assert text.splitlines()[0].split() == ["a", "a"]
+    assert "AWS calls per warm invocation" in text
+
+
+def test_cli_bench_json(handlers: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lambda_kit.emulator._cli import main
+
+    event = tmp_path / "event.json"
+    event.write_text('{"n": 1}')
+    code = main(
+        ["bench", "basic.echo", "--event", str(event), "--cold", "1", "--warm", "2", "--task-root", str(handlers),
+         "--no-import-profile", "--json", "--env", "USER_X=1", "--rps", "100"]
+    )
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)
+    assert len(document["warm_duration_ms"]) == 2
+    assert document["projection"]["rps"] == 100
+
+
+def test_cli_bench_text(handlers: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lambda_kit.emulator._cli import main
+
+    assert main(["bench", "basic.echo", "--cold", "1", "--warm", "1", "--task-root", str(handlers)]) == 0
+    assert "lambda-kit bench: basic.echo" in capsys.readouterr().out
+
+
+def test_cli_invoke(handlers: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from lambda_kit.emulator._cli import main
+
+    monkeypatch.setattr(sys, "stdin", __import__("io").StringIO('{"n": 5}'))
+    assert main(["invoke", "basic.echo", "--event", "-", "--task-root", str(handlers)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["event"] == {"n": 5}
+    assert "START RequestId:" in captured.err and "invocation 5" in captured.err
+    assert main(["invoke", "basic.fail", "--task-root", str(handlers), "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["error"]["errorType"] == "ValueError"
+    assert document["report"]["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["bench", "a.b", "--env", "NOEQUALS"], "--env expects KEY=VALUE"),
+        (["bench", "a.b", "--event", "/no/such/file.json"], "cannot read --event"),
+    ],
+)
+def test_cli_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from lambda_kit.emulator._cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_event_must_be_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lambda_kit.emulator._cli import main
+
+    event = tmp_path / "event.json"
+    event.write_text("{nope")
+    with pytest.raises(SystemExit):
+        main(["invoke", "a.b", "--event", str(event)])
+    assert "is not JSON" in capsys.readouterr().err
+
+
+def test_cli_library_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from lambda_kit.emulator._cli import main
+
+    assert main(["invoke", "basic.echo", "--memory", "64"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lambda-kit: error: Invalid memory_mb=64")
+    assert "Traceback" not in err
+
+
+def test_python_dash_m_entry_point(handlers: Path) -> None:
+    import subprocess
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "lambda_kit", "invoke", "basic.binary", "--task-root", str(handlers)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "binary" in completed.stdout
+
+
+def test_stand_in_lifecycle() -> None:
+    stand_in = AwsStandIn(region="eu-central-1")
+    assert not stand_in.running and repr(stand_in) == "AwsStandIn(stopped)"
+    with pytest.raises(Exception, match="not running"):
+        _ = stand_in.endpoint_url
+    with stand_in:
+        assert stand_in.start() is stand_in  # idempotent
+        client = stand_in.client("secretsmanager")
+        client.create_secret(Name="x", SecretString="y")
+        assert len(client.list_secrets()["SecretList"]) == 1
+        stand_in.reset()
+        assert client.list_secrets()["SecretList"] == []
+        assert stand_in.environ()["AWS_REGION"] == "eu-central-1"
+        assert stand_in.endpoint_url.startswith("http://127.0.0.1:")
+    assert not stand_in.running

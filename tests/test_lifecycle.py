@@ -1,0 +1,506 @@
+"""lambda_kit.lifecycle: cold-start tracking and SnapStart hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from lambda_kit import lifecycle
+from lambda_kit.exceptions import LifecycleHookError
+from lambda_kit.testing import FakeContext, reset_lifecycle, simulate_restore, simulate_snapshot
+
+
+@pytest.fixture(autouse=True)
+def _fresh_environment() -> Iterator[None]:
+    """Every test starts (and leaves) a fresh execution environment."""
+    reset_lifecycle()
+    yield
+    reset_lifecycle()
+
+
+@lifecycle.track_invocations
+def report_cold(event: Any, context: Any) -> bool:
+    return lifecycle.is_cold_start()
+
+
+# -- cold start -------------------------------------------------------------------------
+
+
+def test_cold_during_init() -> None:
+    assert lifecycle.is_cold_start() is True
+
+
+def test_first_invocation_is_cold_and_second_is_warm() -> None:
+    assert report_cold({}, FakeContext(request_id="req-1")) is True
+    assert report_cold({}, FakeContext(request_id="req-2")) is False
+    assert report_cold({}, FakeContext(request_id="req-3")) is False
+
+
+def test_cold_throughout_the_first_invocation() -> None:
+    seen: list[bool] = []
+
+    @lifecycle.track_invocations
+    def handler(event: Any, context: Any) -> None:
+        seen.append(lifecycle.is_cold_start())
+        seen.append(lifecycle.is_cold_start())
+
+    handler({}, FakeContext(request_id="req-1"))
+    handler({}, FakeContext(request_id="req-2"))
+
+    assert seen == [True, True, False, False]
+
+
+def test_first_invocation_that_raises_is_still_the_cold_start() -> None:
+    seen: list[bool] = []
+
+    @lifecycle.track_invocations
+    def handler(event: Any, context: Any) -> str:
+        seen.append(lifecycle.is_cold_start())
+        if event.get("fail"):
+            raise RuntimeError("first invocation failed")
+        return "ok"
+
+    with pytest.raises(RuntimeError, match="first invocation failed"):
+        handler({"fail": True}, FakeContext(request_id="req-1"))
+    assert handler({}, FakeContext(request_id="req-2")) == "ok"
+
+    assert seen == [True, False]
+
+
+def test_same_request_id_started_twice_counts_once() -> None:
+    # Two lambda-kit decorators on one handler start the same request id twice.
+    @lifecycle.track_invocations
+    @lifecycle.track_invocations
+    def handler(event: Any, context: Any) -> bool:
+        return lifecycle.is_cold_start()
+
+    assert handler({}, FakeContext(request_id="req-1")) is True
+    assert handler({}, FakeContext(request_id="req-2")) is False
+
+
+def test_start_and_end_invocation_directly() -> None:
+    outer = lifecycle.start_invocation("req-1")
+    inner = lifecycle.start_invocation("req-1")
+    assert lifecycle.is_cold_start() is True
+    lifecycle.end_invocation(inner)
+    assert lifecycle.is_cold_start() is True  # still inside req-1
+    lifecycle.end_invocation(outer)
+
+    token = lifecycle.start_invocation("req-2")
+    try:
+        assert lifecycle.is_cold_start() is False
+    finally:
+        lifecycle.end_invocation(token)
+
+
+def test_outside_any_invocation_after_the_first_started() -> None:
+    report_cold({}, FakeContext(request_id="req-1"))
+    assert lifecycle.is_cold_start() is False
+
+
+def test_other_thread_outside_an_invocation_is_not_cold() -> None:
+    in_thread: list[bool] = []
+
+    @lifecycle.track_invocations
+    def handler(event: Any, context: Any) -> bool:
+        thread = threading.Thread(target=lambda: in_thread.append(lifecycle.is_cold_start()))
+        thread.start()
+        thread.join()
+        return lifecycle.is_cold_start()
+
+    assert handler({}, FakeContext(request_id="req-1")) is True
+    assert in_thread == [False]
+
+
+def test_concurrent_invocations_in_threads_have_one_cold_start() -> None:
+    # Lambda Managed Instances: several invocations in one process at once.
+    first_started = threading.Event()
+    both_running = threading.Barrier(2, timeout=10)
+    results: dict[str, bool] = {}
+
+    @lifecycle.track_invocations
+    def handler(event: Any, context: Any) -> None:
+        results[f"{context.aws_request_id} start"] = lifecycle.is_cold_start()
+        first_started.set()
+        both_running.wait()
+        results[context.aws_request_id] = lifecycle.is_cold_start()
+
+    first = threading.Thread(target=handler, args=({}, FakeContext(request_id="req-1")))
+    second = threading.Thread(target=handler, args=({}, FakeContext(request_id="req-2")))
+    first.start()
+    assert first_started.wait(timeout=10)  # req-1 is the environment's first invocation
+    second.start()
+    first.join()
+    second.join()
+
+    assert results == {"req-1 start": True, "req-2 start": False, "req-1": True, "req-2": False}
+
+
+def test_context_passed_as_keyword() -> None:
+    assert report_cold({}, context=FakeContext(request_id="req-1")) is True
+    assert report_cold(event={}, context=FakeContext(request_id="req-2")) is False
+
+
+def test_keyword_context_is_the_request_id_used() -> None:
+    seen: list[bool] = []
+
+    @lifecycle.track_invocations
+    def handler(event: Any, context: Any) -> None:
+        seen.append(lifecycle.is_cold_start())
+
+    handler({}, context=FakeContext(request_id="req-1"))
+    handler({}, context=FakeContext(request_id="req-2"))
+
+    assert seen == [True, False]
+
+
+def test_handler_without_context_gets_anonymous_ids() -> None:
+    @lifecycle.track_invocations
+    def handler(event: Any) -> bool:
+        return lifecycle.is_cold_start()
+
+    assert handler({}) is True
+    assert handler({}) is False
+    assert handler({}) is False
+
+
+@pytest.mark.parametrize("context", [None, object(), types.SimpleNamespace(aws_request_id=123)])
+def test_context_without_a_string_request_id_is_anonymous(context: object) -> None:
+    assert report_cold({}, context) is True
+    assert report_cold({}, context) is False
+
+
+def test_track_invocations_keeps_the_handler_metadata() -> None:
+    def handler(event: Any, context: Any) -> None:
+        """Handle orders."""
+
+    wrapped = lifecycle.track_invocations(handler)
+    assert wrapped.__name__ == "handler"
+    assert wrapped.__doc__ == "Handle orders."
+    assert wrapped.__wrapped__ is handler  # type: ignore[attr-defined]
+
+
+def test_track_invocations_returns_the_handler_result_and_passes_arguments() -> None:
+    @lifecycle.track_invocations
+    def handler(event: dict[str, int], context: Any) -> int:
+        return event["n"] * 2
+
+    assert handler({"n": 21}, None) == 42
+
+
+# -- async handlers --------------------------------------------------------------------
+
+
+def test_async_handler_is_tracked() -> None:
+    @lifecycle.track_invocations
+    async def handler(event: Any, context: Any) -> bool:
+        await asyncio.sleep(0)
+        return lifecycle.is_cold_start()
+
+    assert inspect.iscoroutinefunction(handler)
+    assert asyncio.run(handler({}, FakeContext(request_id="req-1"))) is True
+    assert asyncio.run(handler({}, FakeContext(request_id="req-2"))) is False
+
+
+def test_async_handler_first_invocation_raising_is_cold() -> None:
+    seen: list[bool] = []
+
+    @lifecycle.track_invocations
+    async def handler(event: Any, context: Any) -> None:
+        seen.append(lifecycle.is_cold_start())
+        if event.get("fail"):
+            raise RuntimeError("async boom")
+
+    with pytest.raises(RuntimeError, match="async boom"):
+        asyncio.run(handler({"fail": True}, FakeContext(request_id="req-1")))
+    asyncio.run(handler({}, FakeContext(request_id="req-2")))
+
+    assert seen == [True, False]
+
+
+def test_concurrent_async_invocations_in_one_loop() -> None:
+    @lifecycle.track_invocations
+    async def handler(event: Any, context: Any) -> bool:
+        before = lifecycle.is_cold_start()
+        await asyncio.sleep(0)  # let the other invocation run in between
+        assert lifecycle.is_cold_start() is before
+        return before
+
+    async def both() -> list[bool]:
+        first = asyncio.create_task(handler({}, FakeContext(request_id="req-1")))
+        await asyncio.sleep(0)  # req-1 starts first
+        second = asyncio.create_task(handler({}, FakeContext(request_id="req-2")))
+        return list(await asyncio.gather(first, second))
+
+    assert asyncio.run(both()) == [True, False]
+
+
+# -- SnapStart hooks --------------------------------------------------------------------
+
+
+def test_hook_decorators_return_the_function() -> None:
+    def before() -> None: ...
+    def after() -> None: ...
+
+    assert lifecycle.on_before_snapshot(before) is before
+    assert lifecycle.on_after_restore(after) is after
+
+
+def test_hooks_run_in_registration_order() -> None:
+    calls: list[str] = []
+
+    @lifecycle.on_before_snapshot
+    def close_pool() -> None:
+        calls.append("close_pool")
+
+    @lifecycle.on_after_restore
+    def reconnect() -> None:
+        calls.append("reconnect")
+
+    @lifecycle.on_before_snapshot
+    def drop_cache() -> None:
+        calls.append("drop_cache")
+
+    @lifecycle.on_after_restore
+    def reseed() -> None:
+        calls.append("reseed")
+
+    simulate_snapshot()
+    assert calls == ["close_pool", "drop_cache"]
+    simulate_restore()
+    assert calls == ["close_pool", "drop_cache", "reconnect", "reseed"]
+
+
+def test_the_same_hook_can_run_many_times() -> None:
+    calls: list[str] = []
+    lifecycle.on_after_restore(lambda: calls.append("restored"))
+
+    simulate_restore()
+    simulate_restore()
+
+    assert calls == ["restored", "restored"]
+
+
+def test_no_hooks_is_fine() -> None:
+    simulate_snapshot()
+    simulate_restore()
+
+
+def test_reset_lifecycle_forgets_hooks() -> None:
+    calls: list[str] = []
+    lifecycle.on_after_restore(lambda: calls.append("restored"))
+    reset_lifecycle()
+
+    simulate_restore()
+
+    assert calls == []
+
+
+def test_next_invocation_after_restore_is_cold_again() -> None:
+    assert report_cold({}, FakeContext(request_id="req-1")) is True
+    assert report_cold({}, FakeContext(request_id="req-2")) is False
+    simulate_snapshot()
+    assert report_cold({}, FakeContext(request_id="req-3")) is False  # a snapshot alone changes nothing
+
+    simulate_restore()
+
+    assert lifecycle.is_cold_start() is True  # INIT of the restored environment
+    assert report_cold({}, FakeContext(request_id="req-4")) is True
+    assert report_cold({}, FakeContext(request_id="req-5")) is False
+
+
+def test_after_restore_hooks_run_after_cold_start_tracking_was_reset() -> None:
+    seen: list[bool] = []
+    lifecycle.on_after_restore(lambda: seen.append(lifecycle.is_cold_start()))
+    report_cold({}, FakeContext(request_id="req-1"))
+
+    simulate_restore()
+
+    assert seen == [True]
+
+
+@pytest.mark.parametrize(
+    ("simulate", "register", "phase"),
+    [
+        (simulate_snapshot, lifecycle.on_before_snapshot, "before_snapshot"),
+        (simulate_restore, lifecycle.on_after_restore, "after_restore"),
+    ],
+)
+def test_failing_hook_does_not_stop_later_hooks(
+    simulate: Callable[[], None], register: Callable[[Callable[[], object]], object], phase: str
+) -> None:
+    calls: list[str] = []
+    first_error = RuntimeError("pool would not close")
+
+    def ok_first() -> None:
+        calls.append("ok_first")
+
+    def broken() -> None:
+        calls.append("broken")
+        raise first_error
+
+    def also_broken() -> None:
+        calls.append("also_broken")
+        raise KeyError("missing")
+
+    def ok_last() -> None:
+        calls.append("ok_last")
+
+    for hook in (ok_first, broken, also_broken, ok_last):
+        register(hook)
+
+    with pytest.raises(LifecycleHookError) as info:
+        simulate()
+
+    assert calls == ["ok_first", "broken", "also_broken", "ok_last"]
+    error = info.value
+    assert error.phase == phase  # type: ignore[attr-defined]
+    assert error.failures == 2  # type: ignore[attr-defined]
+    assert error.context == {"phase": phase, "failures": 2}
+    assert error.__cause__ is first_error
+    message = str(error)
+    assert f"2 of 4 {phase} hooks raised" in message
+    assert "RuntimeError, KeyError" in message
+
+
+def test_failing_restore_hook_still_resets_cold_start() -> None:
+    report_cold({}, FakeContext(request_id="req-1"))
+
+    @lifecycle.on_after_restore
+    def broken() -> None:
+        raise RuntimeError("no network yet")
+
+    with pytest.raises(LifecycleHookError):
+        simulate_restore()
+    assert report_cold({}, FakeContext(request_id="req-2")) is True
+
+
+@pytest.mark.parametrize("register", [lifecycle.on_before_snapshot, lifecycle.on_after_restore])
+@pytest.mark.parametrize("not_callable", [None, 42, "reconnect"])
+def test_registering_a_non_callable_raises_type_error(
+    register: Callable[[Any], object], not_callable: object
+) -> None:
+    with pytest.raises(TypeError, match="must be callable") as info:
+        register(not_callable)
+    assert type(not_callable).__name__ in str(info.value)
+
+    simulate_snapshot()  # nothing was registered
+    simulate_restore()
+
+
+# -- snapshot_restore_py integration ----------------------------------------------------
+
+
+class FakeSnapshotRestore:
+    """Records what lambda-kit registers with the SnapStart runtime's module."""
+
+    def __init__(self) -> None:
+        self.before_snapshot: list[tuple[Callable[..., object], tuple[object, ...]]] = []
+        self.after_restore: list[tuple[Callable[..., object], tuple[object, ...]]] = []
+
+    def module(self) -> types.ModuleType:
+        module = types.ModuleType("snapshot_restore_py")
+        module.register_before_snapshot = (  # type: ignore[attr-defined]
+            lambda func, *args: self.before_snapshot.append((func, args))
+        )
+        module.register_after_restore = (  # type: ignore[attr-defined]
+            lambda func, *args: self.after_restore.append((func, args))
+        )
+        return module
+
+
+@pytest.fixture
+def snapstart_runtime(monkeypatch: pytest.MonkeyPatch) -> FakeSnapshotRestore:
+    fake = FakeSnapshotRestore()
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", fake.module())
+    return fake
+
+
+def test_dispatchers_are_registered_once_per_phase(snapstart_runtime: FakeSnapshotRestore) -> None:
+    lifecycle.on_before_snapshot(lambda: None)
+    lifecycle.on_before_snapshot(lambda: None)
+    lifecycle.on_after_restore(lambda: None)
+    lifecycle.track_invocations(lambda event, context: None)
+
+    assert len(snapstart_runtime.before_snapshot) == 1
+    assert len(snapstart_runtime.after_restore) == 1
+
+
+def test_track_invocations_alone_registers_the_dispatchers(snapstart_runtime: FakeSnapshotRestore) -> None:
+    # So that a restored environment starts cold even without any user hook.
+    lifecycle.track_invocations(lambda event, context: None)
+
+    assert len(snapstart_runtime.before_snapshot) == 1
+    assert len(snapstart_runtime.after_restore) == 1
+
+
+def test_runtime_dispatchers_run_the_hooks(snapstart_runtime: FakeSnapshotRestore) -> None:
+    calls: list[str] = []
+
+    @lifecycle.on_before_snapshot
+    def close() -> None:
+        calls.append("close")
+
+    @lifecycle.on_after_restore
+    def reconnect() -> None:
+        calls.append("reconnect")
+
+    before_func, before_args = snapstart_runtime.before_snapshot[0]
+    after_func, after_args = snapstart_runtime.after_restore[0]
+
+    before_func(*before_args)
+    assert calls == ["close"]
+    after_func(*after_args)
+    assert calls == ["close", "reconnect"]
+
+
+def test_hooks_registered_after_the_dispatchers_still_run(snapstart_runtime: FakeSnapshotRestore) -> None:
+    calls: list[str] = []
+    lifecycle.on_after_restore(lambda: calls.append("first"))
+    lifecycle.on_after_restore(lambda: calls.append("second"))
+
+    after_func, after_args = snapstart_runtime.after_restore[0]
+    after_func(*after_args)
+
+    assert calls == ["first", "second"]
+
+
+def test_runtime_restore_makes_the_next_invocation_cold(snapstart_runtime: FakeSnapshotRestore) -> None:
+    assert report_cold({}, FakeContext(request_id="req-1")) is True
+    assert report_cold({}, FakeContext(request_id="req-2")) is False
+    lifecycle.track_invocations(lambda event, context: None)  # registers the dispatchers
+
+    after_func, after_args = snapstart_runtime.after_restore[0]
+    after_func(*after_args)
+
+    assert report_cold({}, FakeContext(request_id="req-3")) is True
+
+
+def test_runtime_dispatcher_raises_lifecycle_hook_error(snapstart_runtime: FakeSnapshotRestore) -> None:
+    @lifecycle.on_before_snapshot
+    def broken() -> None:
+        raise OSError("socket already closed")
+
+    before_func, before_args = snapstart_runtime.before_snapshot[0]
+    with pytest.raises(LifecycleHookError) as info:
+        before_func(*before_args)
+    assert info.value.context == {"phase": "before_snapshot", "failures": 1}
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_without_snapshot_restore_py_the_local_registry_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A None entry in sys.modules makes the import raise ImportError.
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # type: ignore[arg-type]
+    calls: list[str] = []
+
+    lifecycle.on_after_restore(lambda: calls.append("restored"))
+    simulate_restore()
+
+    assert calls == ["restored"]
