@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-__all__ = ["PREFIX", "UNSET", "resolve", "parse_bool", "parse_float", "parse_int"]
+__all__ = ["PREFIX", "UNSET", "parse_bool", "parse_float", "parse_int", "resolve"]
 
 PREFIX: Final = "LAMBDA_KIT_"
 

@@ -138,7 +138,7 @@ def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
         async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
             token = start_invocation(request_id_of(args, kwargs))
             try:
-                return await handler(*args, **kwargs)
+                return await handler(*args, **kwargs)  # type: ignore[misc]  # R is an awaitable here
             finally:
                 end_invocation(token)
 

@@ -97,13 +97,17 @@ def test_run_bench_on_an_empty_handler(handlers: Path) -> None:
         task_root=str(handlers),
         progress=lambda phase, done, total: calls.append((phase, done, total)),
     )
-    assert len(result.init_ms) == 2 and all(v > 0 for v in result.init_ms)
+    assert len(result.init_ms) == 2
+    assert all(v > 0 for v in result.init_ms)
     assert len(result.warm_duration_ms) == 3
-    assert result.max_memory_mb is not None and result.max_memory_mb > 0
+    assert result.max_memory_mb is not None
+    assert result.max_memory_mb > 0
     assert result.errors == []
-    assert result.warm_calls == {} and result.cold_calls == {}
+    assert result.warm_calls == {}
+    assert result.cold_calls == {}
     assert result.imports, "the import profile ran"
-    assert calls[0] == ("cold", 1, 2) and calls[-1] == ("import profile", 1, 1)
+    assert calls[0] == ("cold", 1, 2)
+    assert calls[-1] == ("import profile", 1, 1)
     text = format_report(result)
     for needle in ("Init Duration", "Warm Duration", "Heaviest imports", "AWS API calls", "none"):
         assert needle in text
@@ -147,12 +151,14 @@ def test_progress_only_after_the_threshold() -> None:
     progress = Progress(shown, after_s=0)
     progress("warm", 5, 5)
     progress.close()
-    assert "bench: warm 5/5" in shown.text and shown.text.endswith("\n")
+    assert "bench: warm 5/5" in shown.text
+    assert shown.text.endswith("\n")
 
 
 def _load_demo() -> object:
     spec = importlib.util.spec_from_file_location("lambda_kit_demo", EXAMPLES / "demo.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -171,12 +177,15 @@ def test_demo_shows_the_naive_handler_calling_aws_every_time(capsys: pytest.Capt
     assert "secretsmanager.GetSecretValue             1.00      0.00" in plain  # INIT only
     assert "PutMetricData" not in plain
     assert "Nothing would throttle at this rate." in plain
-    assert "examples/naive" in side_by_side and "examples/plain" in side_by_side
+    assert "examples/naive" in side_by_side
+    assert "examples/plain" in side_by_side
     assert "password" not in out
 
 
 def test_format_comparison_columns(handlers: Path) -> None:
-    result = run_bench("basic.echo", {}, cold=1, warm=1, task_root=str(handlers), profile_imports=False, label="a")
+    result = run_bench(
+        "basic.echo", {}, cold=1, warm=1, task_root=str(handlers), profile_imports=False, label="a"
+    )
     text = format_comparison([result, result])
     assert text.splitlines()[0].split() == ["a", "a"]
     assert "AWS calls per warm invocation" in text
@@ -188,8 +197,24 @@ def test_cli_bench_json(handlers: Path, tmp_path: Path, capsys: pytest.CaptureFi
     event = tmp_path / "event.json"
     event.write_text('{"n": 1}')
     code = main(
-        ["bench", "basic.echo", "--event", str(event), "--cold", "1", "--warm", "2", "--task-root", str(handlers),
-         "--no-import-profile", "--json", "--env", "USER_X=1", "--rps", "100"]
+        [
+            "bench",
+            "basic.echo",
+            "--event",
+            str(event),
+            "--cold",
+            "1",
+            "--warm",
+            "2",
+            "--task-root",
+            str(handlers),
+            "--no-import-profile",
+            "--json",
+            "--env",
+            "USER_X=1",
+            "--rps",
+            "100",
+        ]
     )
     assert code == 0
     document = json.loads(capsys.readouterr().out)
@@ -204,14 +229,17 @@ def test_cli_bench_text(handlers: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "lambda-kit bench: basic.echo" in capsys.readouterr().out
 
 
-def test_cli_invoke(handlers: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_invoke(
+    handlers: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from lambda_kit.emulator._cli import main
 
     monkeypatch.setattr(sys, "stdin", __import__("io").StringIO('{"n": 5}'))
     assert main(["invoke", "basic.echo", "--event", "-", "--task-root", str(handlers)]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["event"] == {"n": 5}
-    assert "START RequestId:" in captured.err and "invocation 5" in captured.err
+    assert "START RequestId:" in captured.err
+    assert "invocation 5" in captured.err
     assert main(["invoke", "basic.fail", "--task-root", str(handlers), "--json"]) == 1
     document = json.loads(capsys.readouterr().out)
     assert document["error"]["errorType"] == "ValueError"
@@ -269,7 +297,8 @@ def test_python_dash_m_entry_point(handlers: Path) -> None:
 
 def test_stand_in_lifecycle() -> None:
     stand_in = AwsStandIn(region="eu-central-1")
-    assert not stand_in.running and repr(stand_in) == "AwsStandIn(stopped)"
+    assert not stand_in.running
+    assert repr(stand_in) == "AwsStandIn(stopped)"
     with pytest.raises(Exception, match="not running"):
         _ = stand_in.endpoint_url
     with stand_in:

@@ -28,23 +28,27 @@ def test_success_cold_then_warm(handlers: Path) -> None:
         cold = fn.invoke({"n": 1})
         warm = fn.invoke({"n": 2})
 
-    assert cold.ok and warm.ok
+    assert cold.ok
+    assert warm.ok
     assert cold.json()["event"] == {"n": 1}
     assert warm.json()["event"] == {"n": 2}
     assert cold.json()["pid"] == warm.json()["pid"]  # same execution environment
     assert 0 < cold.json()["remaining_ms"] <= 3000
-    assert cold.cold and not warm.cold
+    assert cold.cold
+    assert not warm.cold
     assert cold.init_output == "INIT of basic\n"
     assert warm.init_output == ""
     assert cold.output == "invocation 1\n"
     assert warm.output == "invocation 2\n"
     report = cold.report
-    assert report.init_duration_ms is not None and report.init_duration_ms > 0
+    assert report.init_duration_ms is not None
+    assert report.init_duration_ms > 0
     assert report.duration_ms > 0
     assert report.billed_duration_ms >= report.duration_ms + report.init_duration_ms
     assert report.billed_duration_ms < report.duration_ms + report.init_duration_ms + 1
     assert report.memory_size_mb == 256
-    assert report.max_memory_used_mb is not None and 5 < report.max_memory_used_mb < 256
+    assert report.max_memory_used_mb is not None
+    assert 5 < report.max_memory_used_mb < 256
     assert warm.report.init_duration_ms is None
     assert warm.report.billed_duration_ms >= warm.report.duration_ms
     for invocation in (cold, warm):
@@ -122,7 +126,8 @@ def test_import_error_is_runtime_import_module_error(handlers: Path) -> None:
     assert first.report.init_duration_ms is not None
     assert "Runtime.ImportModuleError" in first.init_output
     assert second.cold  # INIT is attempted again, as on Lambda
-    assert second.error is not None and second.error["errorType"] == "Runtime.ImportModuleError"
+    assert second.error is not None
+    assert second.error["errorType"] == "Runtime.ImportModuleError"
 
 
 def test_missing_handler_function(handlers: Path) -> None:
@@ -143,7 +148,8 @@ def test_timeout_kills_the_environment_and_next_is_cold(handlers: Path) -> None:
     assert timed_out.report.duration_ms == 500.0
     assert timed_out.report.report_line().endswith("\tStatus: timeout\t")
     assert REPORT.match(timed_out.report.report_line())
-    assert after.ok and after.cold
+    assert after.ok
+    assert after.cold
 
 
 def test_init_timeout(handlers: Path) -> None:
@@ -211,7 +217,8 @@ def test_output_is_attributed_to_its_invocation_without_loss(handlers: Path) -> 
     for invocation in (first, second):
         lines = invocation.output.splitlines()
         assert len(lines) == 4000
-        assert lines[0].startswith("line 00000") and lines[-1].startswith("line 03999")
+        assert lines[0].startswith("line 00000")
+        assert lines[-1].startswith("line 03999")
 
 
 def test_two_environments_at_once(handlers: Path) -> None:
@@ -262,7 +269,8 @@ def test_memory_reflects_what_the_handler_holds(handlers: Path) -> None:
     with Emulator("basic.allocate", task_root=handlers, memory_mb=512) as fn:
         small = fn.invoke({"mb": 1})
         large = fn.invoke({"mb": 64})
-    assert small.report.max_memory_used_mb is not None and large.report.max_memory_used_mb is not None
+    assert small.report.max_memory_used_mb is not None
+    assert large.report.max_memory_used_mb is not None
     assert large.report.max_memory_used_mb >= small.report.max_memory_used_mb + 60
 
 
@@ -273,7 +281,10 @@ def test_fresh_and_reset_force_cold_starts(handlers: Path) -> None:
         warm = fn.invoke({})
         fn.reset()
         after_reset = fn.invoke({})
-    assert first.cold and fresh.cold and not warm.cold and after_reset.cold
+    assert first.cold
+    assert fresh.cold
+    assert not warm.cold
+    assert after_reset.cold
     assert first.json()["pid"] != fresh.json()["pid"]
 
 
@@ -313,14 +324,16 @@ def test_counting_can_be_switched_off(handlers: Path, aws: AwsStandIn) -> None:
     ) as fn:
         result = fn.invoke({"calls": 1})
     assert result.ok, result.error
-    assert result.aws_calls == {} and result.init_aws_calls == {}
+    assert result.aws_calls == {}
+    assert result.init_aws_calls == {}
 
 
 def test_emulator_owns_a_stand_in_when_asked(handlers: Path) -> None:
     with Emulator("basic.context_info", task_root=handlers, aws=True) as fn:
         env = fn.invoke().json()["env"]
         stand_in = fn.aws
-        assert stand_in is not None and stand_in.running
+        assert stand_in is not None
+        assert stand_in.running
         assert env["AWS_ENDPOINT_URL"] == stand_in.endpoint_url
         assert env["AWS_ACCESS_KEY_ID"] == "testing"
     assert not stand_in.running  # stopped with the emulator
@@ -366,7 +379,7 @@ def test_invalid_configuration(handlers: Path, kwargs: dict[str, object], settin
 
 @pytest.mark.parametrize("handler", ["nodot", ".handler", "module.", ""])
 def test_invalid_handler_string(handler: str) -> None:
-    with pytest.raises(ConfigurationError, match="module.function"):
+    with pytest.raises(ConfigurationError, match=r"module\.function"):
         Emulator(handler)
 
 

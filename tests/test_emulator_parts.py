@@ -20,7 +20,8 @@ SHIM = Path(__file__).parent.parent / "lambda_kit" / "emulator" / "_shim" / "sit
 
 def _load_shim() -> types.ModuleType:
     spec = importlib.util.spec_from_file_location("lambda_kit_shim_under_test", SHIM)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -34,7 +35,9 @@ def test_billed_duration_rounds_up_and_includes_init() -> None:
     assert Report.billed(0.0, None) == 1
 
 
-@given(st.floats(min_value=0, max_value=900_000), st.one_of(st.none(), st.floats(min_value=0, max_value=10_000)))
+@given(
+    st.floats(min_value=0, max_value=900_000), st.one_of(st.none(), st.floats(min_value=0, max_value=10_000))
+)
 def test_billed_is_never_less_than_what_ran(duration: float, init: float | None) -> None:
     billed = Report.billed(duration, init)
     assert billed >= duration + (init or 0.0) - 1e-6
@@ -56,10 +59,15 @@ def test_report_lines_match_aws_format() -> None:
 def test_invocation_helpers() -> None:
     report = Report("id", 1.0, 1, 128, 20)
     invocation = Invocation("id", b'{"a": 1}', "application/json", None, report, output="hello\n")
-    assert invocation.ok and not invocation.cold
+    assert invocation.ok
+    assert not invocation.cold
     assert invocation.json() == {"a": 1}
-    assert invocation.log.splitlines() == ["START RequestId: id Version: $LATEST", "hello", "END RequestId: id",
-                                           report.report_line()]
+    assert invocation.log.splitlines() == [
+        "START RequestId: id Version: $LATEST",
+        "hello",
+        "END RequestId: id",
+        report.report_line(),
+    ]
 
 
 def test_parse_calls_counts_and_sorts() -> None:
@@ -110,7 +118,8 @@ def test_error_document_shapes() -> None:
 
 def test_peak_rss() -> None:
     own = peak_rss_mb(os.getpid())
-    assert own is not None and own > 1
+    assert own is not None
+    assert own > 1
     assert peak_rss_mb(2**22 + 12345) is None  # no such process
 
 
@@ -125,7 +134,7 @@ class _FakeSession:
 class _Model:
     name = "GetSecretValue"
 
-    class service_model:  # noqa: N801 - shaped like botocore's OperationModel
+    class service_model:
         service_name = "secretsmanager"
 
 
@@ -137,7 +146,8 @@ def test_shim_counts_calls_through_session_events() -> None:
         shim.patch_session_class(module, write)
         session = module.Session()
         ((event, on_call, unique_id),) = session.handlers
-        assert event == "before-call" and unique_id == "lambda-kit-emulator-call-counter"
+        assert event == "before-call"
+        assert unique_id == "lambda-kit-emulator-call-counter"
         on_call(model=_Model(), params={})
         on_call(model=None)
         os.close(write)

@@ -52,8 +52,12 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("handler", metavar="MODULE.HANDLER", help="the handler, e.g. app.handler")
         sub.add_argument("--event", metavar="FILE", help="JSON event file ('-' for stdin); {} by default")
         sub.add_argument("--memory", type=int, default=128, metavar="MB", help="memory size (default 128)")
-        sub.add_argument("--timeout", type=float, default=30.0, metavar="S", help="timeout in seconds (default 30)")
-        sub.add_argument("--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)")
+        sub.add_argument(
+            "--timeout", type=float, default=30.0, metavar="S", help="timeout in seconds (default 30)"
+        )
+        sub.add_argument(
+            "--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)"
+        )
         sub.add_argument("--task-root", metavar="DIR", help="the handler's code directory (default: .)")
         sub.add_argument("--aws", action="store_true", help="start a moto stand-in for AWS on 127.0.0.1")
         sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -62,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     common(bench)
     bench.add_argument("--cold", type=int, default=5, metavar="N", help="cold starts (default 5)")
     bench.add_argument("--warm", type=int, default=50, metavar="M", help="warm invocations (default 50)")
-    bench.add_argument("--rps", type=float, default=6000.0, metavar="R", help="request rate to project (default 6000)")
+    bench.add_argument(
+        "--rps", type=float, default=6000.0, metavar="R", help="request rate to project (default 6000)"
+    )
     bench.add_argument("--no-import-profile", action="store_true", help="skip the -X importtime cold start")
 
     invoke = commands.add_parser("invoke", help="invoke once and print the log and the response")

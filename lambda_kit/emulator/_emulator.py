@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from lambda_kit.emulator._report import Invocation
 
 
-
 class Emulator:
     """Run a handler under the real ``awslambdaric`` runtime client, locally.
 
@@ -174,7 +173,9 @@ class Emulator:
         for key, value in self._aws.environ().items():
             self._env.setdefault(key, value)
 
-    def invoke(self, event: Any = None, *, payload: bytes | str | None = None, fresh: bool = False) -> Invocation:
+    def invoke(
+        self, event: Any = None, *, payload: bytes | str | None = None, fresh: bool = False
+    ) -> Invocation:
         """Invoke the function synchronously, as ``aws lambda invoke`` would.
 
         Args:

@@ -73,8 +73,9 @@ class AwsStandIn:
 
     def reset(self) -> None:
         """Forget every resource created so far (moto's reset API)."""
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        url = f"{self.endpoint_url}/moto-api/reset"  # always http://127.0.0.1:<port>
+        request = urllib.request.Request(url, method="POST")  # noqa: S310 - loopback http only
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             response.read()
 
     def environ(self) -> dict[str, str]:
@@ -82,8 +83,8 @@ class AwsStandIn:
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
-            "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }
@@ -92,7 +93,8 @@ class AwsStandIn:
         """A boto3 client for ``service`` talking to the stand-in (boto3 loads here)."""
         import boto3
 
-        return boto3.client(
+        make_client: Any = boto3.client  # the service name is only known at run time
+        return make_client(
             service,
             endpoint_url=self.endpoint_url,
             region_name=self.region,

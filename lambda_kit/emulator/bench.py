@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AWS_QUOTAS",
-    "BenchResult",
     "CONCURRENCY_QUOTA",
+    "BenchResult",
     "format_comparison",
     "format_report",
     "percentile",
@@ -161,7 +161,9 @@ class BenchResult:
 def _mean_calls(invocations: Sequence[Invocation], *, include_init: bool) -> dict[str, float]:
     totals: dict[str, int] = {}
     for invocation in invocations:
-        sources = [invocation.aws_calls, invocation.init_aws_calls] if include_init else [invocation.aws_calls]
+        sources = (
+            [invocation.aws_calls, invocation.init_aws_calls] if include_init else [invocation.aws_calls]
+        )
         for calls in sources:
             for operation, count in calls.items():
                 totals[operation] = totals.get(operation, 0) + count
@@ -231,12 +233,20 @@ def run_bench(
             if progress:
                 progress("import profile", 1, 1)
     every = cold_runs + warm_runs
-    errors = [f"{i.report.status}: {(i.error or {}).get('errorType')}: {(i.error or {}).get('errorMessage')}" for i in every if not i.ok]
+    errors = [
+        f"{i.report.status}: {(i.error or {}).get('errorType')}: {(i.error or {}).get('errorMessage')}"
+        for i in every
+        if not i.ok
+    ]
     init_ms = [i.report.init_duration_ms for i in cold_runs if i.report.init_duration_ms is not None]
     warm_ms = [i.report.duration_ms for i in warm_runs]
     peaks = [i.report.max_memory_used_mb for i in every if i.report.max_memory_used_mb is not None]
     warm_calls = _mean_calls(warm_runs, include_init=False)
-    projection = project(rps, percentile(warm_ms, 99) if warm_ms else percentile([i.report.duration_ms for i in cold_runs], 99), warm_calls)
+    projection = project(
+        rps,
+        percentile(warm_ms, 99) if warm_ms else percentile([i.report.duration_ms for i in cold_runs], 99),
+        warm_calls,
+    )
     billed_warm = [i.report.billed_duration_ms for i in warm_runs]
     gb = memory_mb / 1024
     summary = {
@@ -245,7 +255,10 @@ def run_bench(
         "cold_duration_p50_ms": percentile([i.report.duration_ms for i in cold_runs], 50),
         "warm_p50_ms": percentile(warm_ms, 50),
         "warm_p99_ms": percentile(warm_ms, 99),
-        "warm_cost_per_million_usd": (statistics.fmean(billed_warm) / 1000 * gb * PRICE_PER_GB_SECOND_X86 + PRICE_PER_REQUEST) * 1e6
+        "warm_cost_per_million_usd": (
+            statistics.fmean(billed_warm) / 1000 * gb * PRICE_PER_GB_SECOND_X86 + PRICE_PER_REQUEST
+        )
+        * 1e6
         if billed_warm
         else math.nan,
     }
@@ -286,6 +299,7 @@ def _ms(value: float) -> str:
 def format_report(result: BenchResult) -> str:
     """The human-readable bench report."""
     s = result.summary
+    memory = f"{result.max_memory_mb} MB" if result.max_memory_mb else "n/a"
     lines = [
         f"lambda-kit bench: {result.handler} ({result.memory_mb} MB; "
         f"{len(result.init_ms)} cold starts, {len(result.warm_duration_ms)} warm invocations)",
@@ -294,7 +308,7 @@ def format_report(result: BenchResult) -> str:
         f"  {'Init Duration':<22}{_ms(s['init_p50_ms']):>12}{_ms(s['init_p95_ms']):>12}{'':>12}",
         f"  {'Cold Duration':<22}{_ms(s['cold_duration_p50_ms']):>12}",
         f"  {'Warm Duration':<22}{_ms(s['warm_p50_ms']):>12}{'':>12}{_ms(s['warm_p99_ms']):>12}",
-        f"  {'Max Memory Used':<22}{(str(result.max_memory_mb) + ' MB') if result.max_memory_mb else 'n/a':>12}",
+        f"  {'Max Memory Used':<22}{memory:>12}",
         f"  {'Warm cost / 1M (x86)':<22}{'$' + format(s['warm_cost_per_million_usd'], '.2f'):>12}",
     ]
     if result.imports:
@@ -305,9 +319,9 @@ def format_report(result: BenchResult) -> str:
     if not operations:
         lines.append("    none")
     for operation in operations:
-        lines.append(
-            f"    {operation:<36}{result.cold_calls.get(operation, 0):>10.2f}{result.warm_calls.get(operation, 0):>10.2f}"
-        )
+        per_cold = result.cold_calls.get(operation, 0)
+        per_warm = result.warm_calls.get(operation, 0)
+        lines.append(f"    {operation:<36}{per_cold:>10.2f}{per_warm:>10.2f}")
     p = result.projection
     lines += [
         "",

@@ -83,10 +83,7 @@ class FakeContext:
         return max(0, int(self._deadline_ms - self._clock() * 1000.0))
 
     def __repr__(self) -> str:
-        return (
-            f"FakeContext(function_name={self.function_name!r}, "
-            f"aws_request_id={self.aws_request_id!r})"
-        )
+        return f"FakeContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r})"
 
 
 def simulate_snapshot() -> None:

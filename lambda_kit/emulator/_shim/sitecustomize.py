@@ -73,7 +73,7 @@ class CallCountingFinder:
         spec = PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None:
             return spec
-        spec.loader = _Loader(spec.loader, self.fd)
+        spec.loader = _Loader(spec.loader, self.fd)  # type: ignore[assignment]  # duck-typed Loader
         return spec
 
 
