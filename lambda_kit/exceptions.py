@@ -44,16 +44,18 @@ class LambdaKitError(Exception):
     Args:
         message: What was wrong and what is valid, in one or two sentences.
         **context: Structured facts about the failure (names, limits, codes). They
-            are kept in :attr:`context` and set as attributes, so handlers can
-            branch on them without parsing the message.
+            are kept in :attr:`context` and set as attributes (unless the name is
+            taken, like ``args``), so handlers can branch on them without parsing
+            the message.
     """
 
-    def __init__(self, message: str, **context: Any) -> None:
+    def __init__(self, message: str, /, **context: Any) -> None:
         super().__init__(message)
         self.message = message
         self.context: dict[str, Any] = context
         for key, value in context.items():
-            setattr(self, key, value)
+            if not hasattr(self, key):  # never shadow message, context, args or methods
+                setattr(self, key, value)
 
     def __str__(self) -> str:
         return self.message

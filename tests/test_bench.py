@@ -311,3 +311,13 @@ def test_stand_in_lifecycle() -> None:
         assert stand_in.environ()["AWS_REGION"] == "eu-central-1"
         assert stand_in.endpoint_url.startswith("http://127.0.0.1:")
     assert not stand_in.running
+
+
+def test_console_script_entry_point(
+    handlers: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lambda_kit.__main__ import main
+
+    monkeypatch.setattr(sys, "argv", ["lambda-kit", "invoke", "basic.size", "--task-root", str(handlers)])
+    assert main() == 0
+    assert json.loads(capsys.readouterr().out) == {"bytes": 2}

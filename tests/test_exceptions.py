@@ -82,7 +82,7 @@ def test_str_is_the_message_alone() -> None:
 @pytest.mark.parametrize("error_type", ALL_ERRORS)
 def test_repr_names_the_class_and_the_message(error_type: type[LambdaKitError]) -> None:
     error = error_type("it's broken", detail=1)
-    assert repr(error) == f"{error_type.__name__}(\"it's broken\")"
+    assert repr(error) == f'{error_type.__name__}("it\'s broken")'
 
 
 def test_repr_does_not_include_context_values() -> None:
@@ -99,3 +99,13 @@ def test_errors_survive_a_pickle_round_trip() -> None:
     assert str(copy) == "Invalid ttl"
     assert copy.context == {"setting": "ttl", "value": -1}
     assert copy.setting == "ttl"
+
+
+def test_context_keys_never_shadow_the_exception_itself() -> None:
+    from lambda_kit.exceptions import LambdaKitError
+
+    error = LambdaKitError("boom", context="orders", args=5, message="other", code="X")
+    assert error.context == {"context": "orders", "args": 5, "message": "other", "code": "X"}
+    assert error.args == ("boom",)
+    assert error.message == "boom"
+    assert error.code == "X"  # type: ignore[attr-defined]

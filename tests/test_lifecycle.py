@@ -161,6 +161,17 @@ def test_keyword_context_is_the_request_id_used() -> None:
     assert seen == [True, False]
 
 
+def test_keyword_context_is_read_for_the_request_id() -> None:
+    # Two decorators on one handler must see the same request id from a keyword context too.
+    @lifecycle.track_invocations
+    @lifecycle.track_invocations
+    def handler(event: Any, context: Any) -> bool:
+        return lifecycle.is_cold_start()
+
+    assert handler({}, context=FakeContext(request_id="req-1")) is True
+    assert handler(event={}, context=FakeContext(request_id="req-2")) is False
+
+
 def test_handler_without_context_gets_anonymous_ids() -> None:
     @lifecycle.track_invocations
     def handler(event: Any) -> bool:

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 
@@ -57,8 +58,8 @@ class FakeContext:
     ) -> None:
         if memory_mb < 128 or memory_mb > 10240:
             raise ValueError(f"memory_mb={memory_mb} is outside Lambda's 128-10240 MB range.")
-        if timeout_s <= 0:
-            raise ValueError(f"timeout_s={timeout_s} must be > 0.")
+        if not math.isfinite(timeout_s) or timeout_s <= 0:
+            raise ValueError(f"timeout_s={timeout_s} must be a finite number of seconds > 0.")
         self.function_name = function_name
         self.function_version = function_version
         self.memory_limit_in_mb = memory_mb
