@@ -32,9 +32,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ConfigurationError",
     "EmulatorError",
+    "HTTPError",
     "HandlerNotReadyError",
     "LambdaKitError",
     "LifecycleHookError",
+    "MetricsError",
+    "ProtobufError",
+    "SecretError",
 ]
 
 
@@ -91,3 +95,39 @@ class EmulatorError(LambdaKitError):
 
 class HandlerNotReadyError(EmulatorError):
     """The emulated execution environment died or could not be started."""
+
+
+# Each feature module's errors live below its own marker, so modules can grow their
+# sub-hierarchies independently. The tree in the module docstring lists them all.
+
+# --- secrets errors ---
+
+
+class SecretError(LambdaKitError):
+    """A secret or parameter could not be fetched, and no acceptable cached value exists.
+
+    Context: ``secret_id`` and, when AWS answered, ``code`` (the AWS error code).
+    Never carries the secret's value.
+    """
+
+
+# --- metrics errors ---
+
+
+class MetricsError(LambdaKitError, ValueError):
+    """A metric, dimension, namespace, unit or timestamp breaks an EMF or CloudWatch rule."""
+
+
+# --- http errors ---
+
+
+class HTTPError(LambdaKitError):
+    """An HTTP request failed. Context: ``method``, ``url`` (credentials and query removed)."""
+
+
+# --- protobuf errors ---
+
+
+class ProtobufError(LambdaKitError):
+    """A protobuf request or response could not be decoded, encoded or negotiated."""
+

@@ -38,6 +38,7 @@ import contextvars
 import functools
 import itertools
 import threading
+import time
 
 from lambda_kit._util import is_coroutine_function
 from lambda_kit.exceptions import LifecycleHookError
@@ -53,11 +54,15 @@ if TYPE_CHECKING:
     Phase: TypeAlias = Literal["before_snapshot", "after_restore"]
 
 __all__ = [
+    "InvocationToken",
+    "current_request_id",
     "end_invocation",
     "is_cold_start",
     "on_after_restore",
     "on_before_snapshot",
+    "remaining_time",
     "start_invocation",
+    "start_invocation_for",
     "track_invocations",
 ]
 
@@ -69,6 +74,10 @@ _first_request_id: str | None = None
 _current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "lambda_kit_request_id", default=None
 )
+# time.monotonic() deadline of the invocation running in this thread / task.
+_current_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "lambda_kit_deadline", default=None
+)
 _anonymous_ids = itertools.count(1)
 
 _hooks: dict[Phase, list[Callable[[], object]]] = {
@@ -78,7 +87,21 @@ _hooks: dict[Phase, list[Callable[[], object]]] = {
 _runtime_registered = False
 
 
-def start_invocation(request_id: str | None = None) -> contextvars.Token[str | None]:
+class InvocationToken:
+    """What :func:`start_invocation` returns and :func:`end_invocation` takes back."""
+
+    __slots__ = ("_deadline", "_request_id")
+
+    def __init__(
+        self,
+        request_id: contextvars.Token[str | None],
+        deadline: contextvars.Token[float | None],
+    ) -> None:
+        self._request_id = request_id
+        self._deadline = deadline
+
+
+def start_invocation(request_id: str | None = None, *, remaining_ms: float | None = None) -> InvocationToken:
     """Mark the start of an invocation in the current thread or task.
 
     The first request id ever started is the environment's cold start. Starting the
@@ -87,6 +110,8 @@ def start_invocation(request_id: str | None = None) -> contextvars.Token[str | N
     Args:
         request_id: ``context.aws_request_id``; ``None`` (no context, as in some
             unit tests) gets a unique local id.
+        remaining_ms: ``context.get_remaining_time_in_millis()`` at the start; it
+            sets the deadline that :func:`remaining_time` counts down to.
 
     Returns:
         A token for :func:`end_invocation`.
@@ -97,12 +122,31 @@ def start_invocation(request_id: str | None = None) -> contextvars.Token[str | N
     with _lock:
         if _first_request_id is None:
             _first_request_id = request_id
-    return _current_request_id.set(request_id)
+    deadline = None if remaining_ms is None else time.monotonic() + remaining_ms / 1000.0
+    return InvocationToken(_current_request_id.set(request_id), _current_deadline.set(deadline))
 
 
-def end_invocation(token: contextvars.Token[str | None]) -> None:
+def end_invocation(token: InvocationToken) -> None:
     """Mark the end of the invocation that :func:`start_invocation` returned ``token`` for."""
-    _current_request_id.reset(token)
+    _current_deadline.reset(token._deadline)
+    _current_request_id.reset(token._request_id)
+
+
+def current_request_id() -> str | None:
+    """The request id of the invocation running in this thread or task, if any."""
+    return _current_request_id.get()
+
+
+def remaining_time() -> float | None:
+    """Seconds left before the current invocation's deadline, or ``None`` if unknown.
+
+    Known inside a handler wrapped by :func:`track_invocations` (or any lambda-kit
+    handler decorator) that received a Lambda context. Never negative.
+    """
+    deadline = _current_deadline.get()
+    if deadline is None:
+        return None
+    return max(0.0, deadline - time.monotonic())
 
 
 def is_cold_start() -> bool:
@@ -118,6 +162,26 @@ def is_cold_start() -> bool:
     return _current_request_id.get() == first
 
 
+def start_invocation_for(context: object) -> InvocationToken:
+    """:func:`start_invocation` with the request id and deadline read from a Lambda context.
+
+    Anything without ``aws_request_id`` / ``get_remaining_time_in_millis`` (``None``
+    in a unit test, say) is accepted: the invocation then has a local id and no
+    deadline.
+    """
+    request_id = getattr(context, "aws_request_id", None)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    remaining_ms: float | None = None
+    if callable(remaining):
+        try:
+            value = remaining()
+        except Exception:  # a broken fake context must not break the handler
+            value = None
+        if isinstance(value, (int, float)) and value == value:  # numbers, not NaN
+            remaining_ms = float(value)
+    return start_invocation(request_id if isinstance(request_id, str) else None, remaining_ms=remaining_ms)
+
+
 def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
     """Decorate a Lambda handler so that :func:`is_cold_start` knows its invocations.
 
@@ -127,16 +191,15 @@ def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
     """
     _ensure_runtime_hooks()
 
-    def request_id_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> InvocationToken:
         context = kwargs.get("context", args[1] if len(args) > 1 else None)
-        request_id = getattr(context, "aws_request_id", None)
-        return request_id if isinstance(request_id, str) else None
+        return start_invocation_for(context)
 
     if is_coroutine_function(handler):
 
         @functools.wraps(handler)
         async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            token = start_invocation(request_id_of(args, kwargs))
+            token = start(args, kwargs)
             try:
                 return await handler(*args, **kwargs)  # type: ignore[misc]  # R is an awaitable here
             finally:
@@ -146,7 +209,7 @@ def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(handler)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        token = start_invocation(request_id_of(args, kwargs))
+        token = start(args, kwargs)
         try:
             return handler(*args, **kwargs)
         finally:

@@ -515,3 +515,53 @@ def test_without_snapshot_restore_py_the_local_registry_serves(monkeypatch: pyte
     simulate_restore()
 
     assert calls == ["restored"]
+
+
+def test_deadline_and_request_id_come_from_the_context() -> None:
+    from lambda_kit.testing import FakeContext
+
+    seen: dict[str, object] = {}
+
+    @lifecycle.track_invocations
+    def handler(event: object, context: object) -> None:
+        seen["request_id"] = lifecycle.current_request_id()
+        seen["remaining"] = lifecycle.remaining_time()
+
+    assert lifecycle.remaining_time() is None  # outside any invocation
+    context = FakeContext(request_id="req-deadline", timeout_s=2.0)
+    handler({}, context)
+    assert seen["request_id"] == "req-deadline"
+    remaining = seen["remaining"]
+    assert isinstance(remaining, float)
+    assert 1.0 < remaining <= 2.0
+    assert lifecycle.remaining_time() is None
+    assert lifecycle.current_request_id() is None
+
+
+def test_context_without_a_usable_clock_gives_no_deadline() -> None:
+    class Broken:
+        aws_request_id = "req-broken"
+
+        def get_remaining_time_in_millis(self) -> int:
+            raise RuntimeError("no clock")
+
+    class NotANumber:
+        aws_request_id = "req-nan"
+
+        def get_remaining_time_in_millis(self) -> float:
+            return float("nan")
+
+    for context in (Broken(), NotANumber(), None):
+        token = lifecycle.start_invocation_for(context)
+        try:
+            assert lifecycle.remaining_time() is None
+        finally:
+            lifecycle.end_invocation(token)
+
+
+def test_remaining_time_never_negative() -> None:
+    token = lifecycle.start_invocation("req-late", remaining_ms=-50)
+    try:
+        assert lifecycle.remaining_time() == 0.0
+    finally:
+        lifecycle.end_invocation(token)
