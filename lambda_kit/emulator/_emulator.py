@@ -218,8 +218,7 @@ class Emulator:
         """Stop every idle environment: the next invocation is a cold start."""
         with self._lock:
             idle, self._idle = self._idle, []
-        for environment in idle:
-            environment.close()
+        _retire(idle, wait=True)
 
     def close(self) -> None:
         """Stop every environment (and the AWS stand-in if the emulator started it)."""
@@ -228,8 +227,7 @@ class Emulator:
             environments = [*self._idle, *self._busy]
             self._idle = []
             self._busy = set()
-        for environment in environments:
-            environment.close()
+        _retire(environments, wait=True)
         if self._own_aws and self._aws is not None:
             self._aws.stop()
 
@@ -254,8 +252,7 @@ class Emulator:
             else:
                 environment = Environment(self._config, import_profile=self.import_profile)
             self._busy.add(environment)
-        for old in retired:
-            old.close()
+        _retire(retired)
         return environment
 
     def _release(self, environment: Environment) -> None:
@@ -280,6 +277,22 @@ class Emulator:
 
     def __repr__(self) -> str:
         return f"Emulator({self._config.handler!r}, environments={self.environments})"
+
+
+def _retire(environments: list[Environment], *, wait: bool = False) -> None:
+    """Stop environments: kill their runtimes now, release servers and pipes in parallel.
+
+    Stopping a server waits for its polling loop, so closing one after another would
+    add that wait per environment; ``wait=False`` leaves the release in the background.
+    """
+    for environment in environments:
+        environment.kill()
+    threads = [threading.Thread(target=environment.close, daemon=True) for environment in environments]
+    for thread in threads:
+        thread.start()
+    if wait:
+        for thread in threads:
+            thread.join()
 
 
 def _encode(event: Any, payload: bytes | str | None) -> bytes:

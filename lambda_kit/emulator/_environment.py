@@ -572,9 +572,10 @@ class Environment:
                 self.peak_mb = max(self.peak_mb or 0, peak)
 
     def _final_peak(self) -> int | None:
-        """Peak memory of a child that died: wait for it to be reaped, briefly."""
+        """The best peak-memory figure left; for a dead child, wait briefly for its reaping."""
         with self._cond:
-            self._cond.wait_for(lambda: self.exit_status is not None, timeout=2.0)
+            if self.dead:  # wait4 in the watcher may still be about to report maxrss
+                self._cond.wait_for(lambda: self.exit_status is not None, timeout=2.0)
             return self.peak_mb
 
 
