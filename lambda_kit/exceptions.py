@@ -118,11 +118,110 @@ class MetricsError(LambdaKitError, ValueError):
     """A metric, dimension, namespace, unit or timestamp breaks an EMF or CloudWatch rule."""
 
 
+class InvalidNamespaceError(MetricsError):
+    """A namespace is empty, longer than 256 characters or has a character outside ``a-zA-Z0-9._#:/-``.
+
+    Context: ``namespace``.
+    """
+
+
+class InvalidMetricError(MetricsError):
+    """A metric cannot be recorded; the subclasses say which part is wrong. Context: ``metric``."""
+
+
+class InvalidMetricNameError(InvalidMetricError):
+    """A metric name is empty, blank, too long, reserved or already used by a dimension or property."""
+
+
+class InvalidMetricValueError(InvalidMetricError):
+    """A metric value is not a finite number within CloudWatch's range (NaN, infinities, bools rejected)."""
+
+
+class InvalidUnitError(InvalidMetricError):
+    """A unit is not one of CloudWatch's StandardUnit names, or differs from the one already recorded."""
+
+
+class InvalidStorageResolutionError(InvalidMetricError):
+    """A storage resolution is not 1 or 60, or one metric name was given both in one blob."""
+
+
+class InvalidDimensionError(MetricsError):
+    """A dimension name or value is not a non-blank ASCII string within its length limit."""
+
+
+class DimensionSetExceededError(InvalidDimensionError):
+    """A dimension set would hold more than 30 dimensions (default dimensions included)."""
+
+
+class InvalidPropertyError(MetricsError):
+    """A property key is reserved or taken, or its value is not finite JSON within the size budget."""
+
+
+class InvalidTimestampError(MetricsError):
+    """A timestamp is more than 14 days in the past or more than 2 hours in the future."""
+
+
 # --- http errors ---
 
 
 class HTTPError(LambdaKitError):
     """An HTTP request failed. Context: ``method``, ``url`` (credentials and query removed)."""
+
+
+class HTTPTimeoutError(HTTPError, TimeoutError):
+    """An HTTP request ran out of time: its own timeout or the invocation's deadline.
+
+    Context: ``method``, ``url``, ``budget`` (the seconds the request was allowed),
+    ``attempts`` and ``limit`` (``"timeout"`` or ``"deadline"``: which bound was hit).
+    """
+
+
+class HTTPConnectionError(HTTPError, ConnectionError):
+    """No usable connection: connect, TLS or transport failure after the allowed retries.
+
+    Context: ``method``, ``url``, ``attempts`` and ``reason`` (the underlying error's type).
+    """
+
+
+class HTTPStatusError(HTTPError):
+    """A response had an error status (raised by ``Response.raise_for_status()``).
+
+    Context: ``method``, ``url``, ``status`` and ``response`` (its body is never in the message).
+    """
+
+
+class InvalidURLError(HTTPError, ValueError):
+    """A URL cannot be requested: no http(s) scheme or host, or credentials embedded in it.
+
+    Context: ``url`` (credentials and query removed).
+    """
+
+
+# --- handler errors ---
+
+
+class HandlerError(LambdaKitError):
+    """An adapter could not turn an event into a call of the core function."""
+
+
+class InputValidationError(HandlerError, ValueError):
+    """Outside input does not fit the core function's input type.
+
+    Context: ``errors``, a list of ``{"loc": [...], "msg": ..., "type": ...}`` dicts
+    (the shape pydantic uses), safe to return to the client: they never include the
+    rejected value.
+    """
+
+
+class EventShapeError(HandlerError, ValueError):
+    """The event is not of the shape this adapter handles (an SQS adapter given an SNS event, say)."""
+
+
+class BatchError(HandlerError):
+    """Every record of a batch failed, or a failed record has no id to report.
+
+    Raised so that Lambda retries the whole batch. Context: ``failed`` and ``total``.
+    """
 
 
 # --- protobuf errors ---
@@ -131,3 +230,39 @@ class HTTPError(LambdaKitError):
 class ProtobufError(LambdaKitError):
     """A protobuf request or response could not be decoded, encoded or negotiated."""
 
+
+class ProtobufDecodeError(ProtobufError, ValueError):
+    """A request body is not a valid message of the expected type (HTTP 400).
+
+    Context: ``message_type`` (the message's full name), ``media_type`` (the
+    request's Content-Type without parameters) and, for a bad body, ``reason``.
+    """
+
+    status_code = 400
+
+
+class UnsupportedMediaTypeError(ProtobufDecodeError):
+    """A request's Content-Type is neither protobuf nor JSON (HTTP 415).
+
+    Context: ``media_type`` and ``supported`` (the media types accepted).
+    """
+
+    status_code = 415
+
+
+class NotAcceptableError(ProtobufError):
+    """The client's Accept header allows none of the media types offered (HTTP 406).
+
+    Context: ``accept`` (the header, shortened) and ``acceptable`` (the offers).
+    """
+
+    status_code = 406
+
+
+class ResponseTooLargeError(ProtobufError):
+    """An encoded response would exceed the invocation's payload limit.
+
+    Raised before Lambda (6 MB synchronous) or an ALB (1 MB) rejects it with an
+    opaque error. Context: ``size`` and ``limit`` in bytes, ``integration``,
+    ``media_type``.
+    """

@@ -1,0 +1,392 @@
+"""HTTP proxy events as Lambda receives them, and the responses it expects (internal).
+
+Four AWS integrations invoke a function with an HTTP request:
+
+* ``rest_v1``: API Gateway REST APIs, and HTTP APIs with payload format 1.0.
+  Headers keep the client's case; ``multiValueHeaders`` holds every value.
+* ``http_v2``: API Gateway HTTP APIs (payload format 2.0). ``version`` is ``"2.0"``,
+  header names are lower case and repeated headers are joined with commas.
+* ``function_url``: Lambda function URLs, shaped like ``http_v2``; told apart by
+  ``requestContext.domainName`` (``<id>.lambda-url.<region>.on.aws``).
+* ``alb``: Application Load Balancer targets (``requestContext.elb``), with
+  ``multiValueHeaders`` instead of ``headers`` when the target group enables them.
+
+All four take the same response fields (``statusCode``, ``headers``, ``body``,
+``isBase64Encoded``); ALB adds ``statusDescription``, and where the event came
+with ``multiValueHeaders`` the response uses them too (ALB ignores ``headers``
+then). This module reads events defensively: anything malformed reads as absent,
+never as an exception, except a body whose base64 is invalid (``ValueError``).
+
+It also parses the weighted lists of ``Accept`` and ``Accept-Encoding`` and picks
+a media type the way RFC 9110 describes (section 12.5.1).
+
+Example:
+    >>> event = {"version": "2.0", "headers": {"accept": "application/x-protobuf"},
+    ...          "requestContext": {"domainName": "abc.execute-api.eu-west-1.amazonaws.com"}}
+    >>> detect_integration(event), get_header(event, "Accept")
+    ('http_v2', 'application/x-protobuf')
+    >>> offers = ["application/json", "application/x-protobuf"]
+    >>> negotiate("application/json;q=0.5, application/x-protobuf", offers)
+    'application/x-protobuf'
+"""
+
+from __future__ import annotations
+
+import binascii
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any, Literal, TypeAlias
+
+    Integration: TypeAlias = Literal["rest_v1", "http_v2", "alb", "function_url", "unknown"]
+
+__all__ = [
+    "build_response",
+    "decode_body",
+    "detect_integration",
+    "encode_base64",
+    "get_header",
+    "media_type_of",
+    "negotiate",
+    "parse_accept",
+    "parse_weighted_tokens",
+    "status_description",
+    "token_accepted",
+    "uses_multi_value_headers",
+]
+
+
+def detect_integration(event: Any) -> Integration:
+    """Which integration sent ``event``: ``rest_v1``, ``http_v2``, ``alb``, ``function_url`` or ``unknown``.
+
+    Example:
+        >>> detect_integration({"httpMethod": "GET", "requestContext": {"stage": "prod"}})
+        'rest_v1'
+    """
+    if not isinstance(event, dict):
+        return "unknown"
+    context = event.get("requestContext")
+    if not isinstance(context, dict):
+        context = {}
+    if event.get("version") == "2.0":
+        domain = context.get("domainName")
+        if isinstance(domain, str) and ".lambda-url." in domain:
+            return "function_url"
+        return "http_v2"
+    if "elb" in context:
+        return "alb"
+    if "httpMethod" in event:
+        return "rest_v1"
+    return "unknown"
+
+
+def uses_multi_value_headers(event: Any) -> bool:
+    """Whether the response to ``event`` should carry ``multiValueHeaders`` (the event did)."""
+    return (
+        isinstance(event, dict)
+        and isinstance(event.get("multiValueHeaders"), dict)
+        and event.get("version") != "2.0"
+    )
+
+
+def _lookup(mapping: Mapping[Any, Any], name: str, lower: str) -> Any:
+    value = mapping.get(lower)
+    if value is None:
+        value = mapping.get(name)
+        if value is None:
+            for key, candidate in mapping.items():
+                if isinstance(key, str) and key.lower() == lower:
+                    return candidate
+    return value
+
+
+def get_header(event: Any, name: str) -> str | None:
+    """The value of header ``name`` in ``event``, matched case-insensitively.
+
+    Repeated headers (``multiValueHeaders``) are joined with ``", "``, as HTTP
+    allows for list-valued headers such as ``Accept``. ``None`` when absent or
+    when the event's headers are malformed.
+
+    Example:
+        >>> get_header({"multiValueHeaders": {"Accept": ["a/b", "c/d"]}}, "accept")
+        'a/b, c/d'
+    """
+    if not isinstance(event, dict):
+        return None
+    lower = name.lower()
+    multi = event.get("multiValueHeaders")
+    if multi and isinstance(multi, dict):
+        values = _lookup(multi, name, lower)
+        if isinstance(values, list):
+            if len(values) == 1 and isinstance(values[0], str):
+                return values[0]
+            strings = [value for value in values if isinstance(value, str)]
+            if strings:
+                return ", ".join(strings)
+        elif isinstance(values, str):
+            return values
+    headers = event.get("headers")
+    if headers and isinstance(headers, dict):
+        value = _lookup(headers, name, lower)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+if sys.version_info >= (3, 11):
+
+    def _strict_b64decode(text: str) -> bytes:
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.10 has no strict_mode
+
+    def _strict_b64decode(text: str) -> bytes:
+        import base64
+
+        return base64.b64decode(text, validate=True)
+
+
+def decode_body(event: Any) -> bytes:
+    """The request body as bytes: base64-decoded when ``isBase64Encoded``, else UTF-8.
+
+    A missing or null body is ``b""``.
+
+    Raises:
+        ValueError: The body is not a string, or its base64 is invalid (strict
+            decoding: no stray characters, correct padding).
+
+    Example:
+        >>> decode_body({"body": "aGk=", "isBase64Encoded": True})
+        b'hi'
+    """
+    body = event.get("body") if isinstance(event, dict) else None
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise ValueError(f"the event's body is a {type(body).__name__}, not a string")
+    if event.get("isBase64Encoded") is True:
+        return _strict_b64decode(body)
+    return body.encode("utf-8")
+
+
+def encode_base64(data: bytes) -> str:
+    """``data`` as base64 text without a newline (the fastest standard-library way)."""
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
+
+
+def media_type_of(content_type: str | None) -> str:
+    """The lower-case ``type/subtype`` of a Content-Type value, without parameters; ``""`` if absent.
+
+    Example:
+        >>> media_type_of("Application/JSON; charset=utf-8")
+        'application/json'
+    """
+    if not content_type:
+        return ""
+    return content_type.partition(";")[0].strip().lower()
+
+
+def _qvalue(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0.0 <= value <= 1.0 else None  # NaN fails both comparisons
+
+
+def _weight(params: list[str]) -> float | None:
+    """The q parameter among ``params`` (1.0 when absent); None when it is malformed."""
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "q":
+            return _qvalue(value.strip())  # parameters after q are accept-ext: ignored
+    return 1.0
+
+
+def parse_accept(header: str) -> list[tuple[str, str, float]]:
+    """The media ranges of an Accept header as ``(type, subtype, q)``, in header order.
+
+    Lenient, as servers must be with what clients send: names are lower-cased,
+    parameters other than ``q`` are ignored, a lone ``*`` reads as ``*/*``, and
+    malformed elements (no ``/``, ``*/json``, a q outside 0..1) are skipped.
+
+    Example:
+        >>> parse_accept("application/x-protobuf, application/json;q=0.5, junk")
+        [('application', 'x-protobuf', 1.0), ('application', 'json', 0.5)]
+    """
+    ranges: list[tuple[str, str, float]] = []
+    for element in header.split(","):
+        media, *params = element.split(";")
+        media = media.strip().lower()
+        if media == "*":
+            kind, subtype = "*", "*"
+        else:
+            kind, slash, subtype = media.partition("/")
+            kind = kind.strip()
+            subtype = subtype.strip()
+            if not slash or not kind or not subtype or "/" in subtype or (kind == "*" and subtype != "*"):
+                continue
+        q = _weight(params)
+        if q is not None:
+            ranges.append((kind, subtype, q))
+    return ranges
+
+
+def negotiate(accept: str | None, offers: Sequence[str]) -> str | None:
+    """The offer to send for an Accept header, or ``None`` when none is acceptable.
+
+    ``offers`` are lower-case ``type/subtype`` in the server's order of preference;
+    the first is the default. Each offer takes the q of the most specific range
+    that matches it (exact, then ``type/*``, then ``*/*``); q=0 excludes it. The
+    highest q wins; among equals an exact match beats a wildcard, the range the
+    client listed first beats later ones (API Gateway REST APIs look only at the
+    first media type of Accept when deciding to return binary), and then the
+    server's order decides. No Accept, an empty one, or one with nothing
+    parseable selects the default.
+
+    Example:
+        >>> negotiate("*/*", ["application/json", "application/x-protobuf"])
+        'application/json'
+        >>> negotiate("text/html", ["application/json"]) is None
+        True
+    """
+    if not accept:
+        return offers[0]
+    ranges = parse_accept(accept)
+    if not ranges:
+        return offers[0]
+    best: str | None = None
+    best_key: tuple[float, int, int, int] = (0.0, 0, 0, 0)
+    for preference, offer in enumerate(offers):
+        kind, _, subtype = offer.partition("/")
+        quality = -1.0
+        specificity = -1
+        position = 0
+        for index, (range_kind, range_subtype, q) in enumerate(ranges):
+            if range_kind == kind and range_subtype == subtype:
+                level = 2
+            elif range_kind == kind and range_subtype == "*":
+                level = 1
+            elif range_kind == "*":
+                level = 0
+            else:
+                continue
+            if level > specificity:
+                specificity, quality, position = level, q, index
+        if quality <= 0.0:
+            continue
+        exact = specificity == 2
+        key = (quality, int(exact), -position if exact else 0, -preference)
+        if best is None or key > best_key:
+            best, best_key = offer, key
+    return best
+
+
+def parse_weighted_tokens(header: str) -> list[tuple[str, float]]:
+    """The ``token;q=x`` elements of a header such as Accept-Encoding, lower-cased, junk skipped.
+
+    Example:
+        >>> parse_weighted_tokens("gzip;q=0.8, br, ;q=1")
+        [('gzip', 0.8), ('br', 1.0)]
+    """
+    tokens: list[tuple[str, float]] = []
+    for element in header.split(","):
+        token, *params = element.split(";")
+        token = token.strip().lower()
+        if not token:
+            continue
+        q = _weight(params)
+        if q is not None:
+            tokens.append((token, q))
+    return tokens
+
+
+def token_accepted(header: str | None, *names: str) -> bool:
+    """Whether a weighted-token header accepts any of ``names`` (directly, or through ``*``) with q > 0.
+
+    An absent header accepts nothing: compression is only used when asked for.
+
+    Example:
+        >>> token_accepted("gzip;q=0, *", "gzip")
+        False
+        >>> token_accepted("br, *;q=0.1", "gzip")
+        True
+    """
+    if not header:
+        return False
+    wildcard: float | None = None
+    named: float | None = None
+    for coding, q in parse_weighted_tokens(header):
+        if coding in names:
+            named = q if named is None else max(named, q)
+        elif coding == "*" and wildcard is None:
+            wildcard = q
+    if named is not None:
+        return named > 0.0
+    return wildcard is not None and wildcard > 0.0
+
+
+_PHRASES = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    400: "Bad Request",
+    404: "Not Found",
+    406: "Not Acceptable",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
+
+
+def status_description(status: int) -> str:
+    """ALB's ``statusDescription``: ``"200 OK"``; the code alone when it has no standard phrase."""
+    phrase = _PHRASES.get(status)
+    if phrase is None:
+        from http import HTTPStatus
+
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            return str(status)
+    return f"{status} {phrase}"
+
+
+def build_response(
+    integration: str,
+    status: int,
+    headers: dict[str, str],
+    body: str,
+    is_base64: bool,
+    multi_value: bool,
+) -> dict[str, Any]:
+    """The proxy response dict for ``integration``.
+
+    Args:
+        integration: What :func:`detect_integration` said of the request's event.
+        status: The HTTP status code.
+        headers: Response headers, one value each.
+        body: The body text (base64 text when ``is_base64``).
+        is_base64: Whether ``body`` is base64 of binary content.
+        multi_value: Put the headers in ``multiValueHeaders`` (see
+            :func:`uses_multi_value_headers`).
+
+    Example:
+        >>> response = build_response("alb", 200, {"Content-Type": "text/plain"}, "hi", False, False)
+        >>> response["statusDescription"]
+        '200 OK'
+    """
+    if multi_value:
+        multi: dict[str, list[str]] = {}
+        for name in headers:
+            multi[name] = [headers[name]]
+        response: dict[str, Any] = {"statusCode": status, "multiValueHeaders": multi}
+    else:
+        response = {"statusCode": status, "headers": headers}
+    if integration == "alb":
+        response["statusDescription"] = status_description(status)
+    response["body"] = body
+    response["isBase64Encoded"] = is_base64
+    return response
