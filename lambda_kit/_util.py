@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,7 +18,8 @@ def is_coroutine_function(func: Any) -> bool:
     several milliseconds of INIT, this costs nothing. Sees through
     ``functools.partial`` and bound methods.
     """
-    while isinstance(func, functools.partial):
+    partial = sys.modules.get("functools")  # no partial can exist before functools loads
+    while partial is not None and isinstance(func, partial.partial):
         func = func.func
     func = getattr(func, "__func__", func)
     code = getattr(func, "__code__", None)

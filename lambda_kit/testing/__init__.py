@@ -25,8 +25,9 @@ from lambda_kit import lifecycle
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
-__all__ = ["FakeContext", "reset_lifecycle", "simulate_restore", "simulate_snapshot"]
+__all__ = ["FakeContext", "invoke", "reset_lifecycle", "simulate_restore", "simulate_snapshot"]
 
 
 class FakeContext:
@@ -85,6 +86,23 @@ class FakeContext:
 
     def __repr__(self) -> str:
         return f"FakeContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r})"
+
+
+def invoke(handler: Callable[[Any, Any], Any], event: Any, context: Any = None, **context_args: Any) -> Any:
+    """Call ``handler(event, context)`` as the runtime would, with a :class:`FakeContext`.
+
+    Args:
+        handler: The Lambda handler.
+        event: The event (see :mod:`lambda_kit.testing.events` for realistic ones).
+        context: A context to pass instead of a new :class:`FakeContext`.
+        **context_args: Arguments for the new :class:`FakeContext`.
+
+    Example:
+        >>> from lambda_kit.testing import events, invoke
+        >>> invoke(lambda event, context: context.function_name, events.sqs([]), function_name="jobs")
+        'jobs'
+    """
+    return handler(event, context if context is not None else FakeContext(**context_args))
 
 
 def simulate_snapshot() -> None:

@@ -1,0 +1,701 @@
+"""The HTTP adapter: API Gateway REST / HTTP APIs, ALB and function URLs (internal).
+
+``http(core)`` serves one core function on every method and path;
+``http({"GET /orders/{order_id}": get_order, "POST /orders": create_order})``
+routes by method and path template. The core's parameters are filled from the
+request by their annotations, resolved once at INIT:
+
+* a parameter whose name is a path parameter of its route: the path value;
+* ``Annotated[T, Header("X-Name")]`` / ``Annotated[T, Query("name")]``: that header or
+  query value; a plain ``str`` / ``int`` / ``float`` / ``bool`` parameter: the query
+  value of the same name (optional when it has a default);
+* a parameter annotated :class:`Request`: the whole request;
+* any other annotation (a pydantic model, dataclass, ``TypedDict``, protobuf message,
+  ``dict``, ``bytes``): the body, parsed by Content-Type (JSON, or protobuf through
+  :mod:`lambda_kit.protobuf`).
+
+Outcomes: the result is serialised as JSON (protobuf messages as protobuf or JSON
+by Accept); ``None`` is 204; :class:`Response` sets status and headers. Bad input is
+a 4xx with a JSON body (400 with field errors, 404, 405 with ``Allow``, 406, 415);
+declared domain exceptions map to their statuses; anything else is a 500 with a
+generic body, logged once with the request id, never with a stack trace in the
+response.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import unquote, unquote_plus
+
+from lambda_kit import _http_events, lifecycle
+from lambda_kit._batch import _Runner
+from lambda_kit._coerce import converter_for, dumps, kind_of
+from lambda_kit.exceptions import ConfigurationError, InputValidationError, ProtobufError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
+
+    from lambda_kit.protobuf import ProtobufCodec
+
+_JSON = "application/json"
+_SCALARS = (str, int, float, bool)
+_PROTOBUF_TYPES = frozenset({"application/x-protobuf", "application/protobuf"})
+
+
+class Header:
+    """Annotation marker: fill the parameter from a request header (``Annotated[str, Header()]``).
+
+    Args:
+        alias: The header name; by default the parameter name with ``_`` as ``-``.
+    """
+
+    __slots__ = ("alias",)
+    source = "header"
+
+    def __init__(self, alias: str | None = None) -> None:
+        self.alias = alias
+
+    def __repr__(self) -> str:
+        return f"Header({self.alias!r})"
+
+
+class Query(Header):
+    """Annotation marker: fill the parameter from a query-string value (``Annotated[int, Query()]``)."""
+
+    __slots__ = ()
+    source = "query"
+
+    def __repr__(self) -> str:
+        return f"Query({self.alias!r})"
+
+
+class Request:
+    """An HTTP request as the core function may see it (annotate a parameter with it).
+
+    Attributes:
+        method: Upper-case method.
+        path: The path, stage prefix removed, percent-decoded.
+        path_params: Values of the route's ``{name}`` segments.
+        query: Query values (the last one of repeated names).
+        body: The body bytes (base64 already decoded).
+        integration: ``rest_v1``, ``http_v2``, ``alb`` or ``function_url``.
+        event: The raw event, for what the attributes do not cover.
+    """
+
+    __slots__ = ("_body", "body", "event", "integration", "method", "path", "path_params", "query")
+
+    def __init__(
+        self,
+        event: dict[str, Any],
+        integration: str,
+        method: str,
+        path: str,
+        path_params: dict[str, str],
+    ) -> None:
+        self.event = event
+        self.integration = integration
+        self.method = method
+        self.path = path
+        self.path_params = path_params
+        self.query = _query(event, integration)
+        self.body = _http_events.decode_body(event)
+
+    def header(self, name: str) -> str | None:
+        """A header's value, matched case-insensitively (repeated values joined with ``, ``)."""
+        return _http_events.get_header(self.event, name)
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Request cookies by name."""
+        raw = self.event.get("cookies")
+        pieces = raw if isinstance(raw, list) else (self.header("Cookie") or "").split(";")
+        cookies: dict[str, str] = {}
+        for piece in pieces:
+            name, sep, value = str(piece).strip().partition("=")
+            if sep and name:
+                cookies[name] = value
+        return cookies
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {self.path})"
+
+
+class Response:
+    """A result with an explicit status and headers: ``return Response(order, status=201)``.
+
+    ``body`` is serialised like any result (JSON, or protobuf by Accept for a
+    protobuf message; ``str`` as text, ``bytes`` as binary, ``None`` as no body).
+    """
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(
+        self, body: Any = None, *, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> None:
+        if not 100 <= status <= 599:
+            raise ConfigurationError(
+                f"Invalid status={status}; expected 100-599.", setting="status", value=status
+            )
+        self.body = body
+        self.status = status
+        self.headers = dict(headers or {})
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status})"
+
+
+class CORS:
+    """Cross-origin settings for :func:`http` (``cors=True`` takes these defaults).
+
+    Args:
+        allow_origins: Origins allowed, or ``("*",)`` for any (then credentials are off).
+        allow_headers: Request headers a browser may send.
+        allow_credentials: Allow cookies and authorization (needs explicit origins).
+        expose_headers: Response headers scripts may read.
+        max_age: Seconds a browser may cache a preflight answer.
+    """
+
+    def __init__(
+        self,
+        allow_origins: Sequence[str] = ("*",),
+        *,
+        allow_headers: Sequence[str] = ("Content-Type", "Authorization", "X-Api-Key"),
+        allow_credentials: bool = False,
+        expose_headers: Sequence[str] = (),
+        max_age: int = 600,
+    ) -> None:
+        if allow_credentials and "*" in allow_origins:
+            raise ConfigurationError(
+                "CORS with allow_credentials=True needs explicit allow_origins; browsers refuse '*'.",
+                setting="allow_origins",
+            )
+        self.allow_origins = frozenset(allow_origins)
+        self.any_origin = "*" in self.allow_origins
+        self.allow_headers = ", ".join(allow_headers)
+        self.allow_credentials = allow_credentials
+        self.expose_headers = ", ".join(expose_headers)
+        self.max_age = max_age
+
+    def headers_for(self, origin: str | None) -> dict[str, str]:
+        if self.any_origin:
+            headers = {"Access-Control-Allow-Origin": "*"}
+        elif origin is not None and origin in self.allow_origins:
+            headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+            if self.allow_credentials:
+                headers["Access-Control-Allow-Credentials"] = "true"
+        else:
+            return {}
+        if self.expose_headers:
+            headers["Access-Control-Expose-Headers"] = self.expose_headers
+        return headers
+
+
+# -- request reading ----------------------------------------------------------------------
+
+
+def _query(event: dict[str, Any], integration: str) -> dict[str, str]:
+    multi = event.get("multiValueQueryStringParameters")
+    single = event.get("queryStringParameters")
+    decode = unquote_plus if integration == "alb" else None  # ALB passes the query undecoded
+    result: dict[str, str] = {}
+    if isinstance(multi, dict) and multi:
+        for name, values in multi.items():
+            if isinstance(values, list) and values and isinstance(values[-1], str):
+                result[str(name)] = values[-1]
+    elif isinstance(single, dict):
+        for name, value in single.items():
+            if isinstance(value, str):
+                result[str(name)] = value
+    if decode is not None:
+        result = {decode(name): decode(value) for name, value in result.items()}
+    return result
+
+
+def _method_and_path(event: dict[str, Any], integration: str) -> tuple[str, str]:
+    if integration in ("http_v2", "function_url"):
+        context = event.get("requestContext")
+        http = context.get("http") if isinstance(context, dict) else None
+        method = http.get("method") if isinstance(http, dict) else None
+        path = event.get("rawPath")
+        stage = context.get("stage") if isinstance(context, dict) else None
+        if isinstance(path, str):
+            path = unquote(path)
+            if isinstance(stage, str) and stage != "$default":
+                prefix = "/" + stage
+                if path == prefix or path.startswith(prefix + "/"):
+                    path = path[len(prefix) :] or "/"
+    else:
+        method = event.get("httpMethod")
+        path = event.get("path")
+        if integration == "alb" and isinstance(path, str):
+            path = unquote(path)
+    if not isinstance(method, str) or not isinstance(path, str):
+        raise _HTTPProblem(400, "The event has no HTTP method or path.")
+    return method.upper(), path
+
+
+# -- routes and parameters ----------------------------------------------------------------
+
+
+class _HTTPProblem(Exception):
+    """A 4xx decided while reading the request (internal control flow)."""
+
+    def __init__(self, status: int, message: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra or {}
+
+
+def _scalar(tp: Any, text: str, loc: list[str]) -> Any:
+    if tp is str or tp is None:
+        return text
+    try:
+        if tp is bool:
+            lowered = text.strip().lower()
+            if lowered in ("true", "1", "yes", "on"):
+                return True
+            if lowered in ("false", "0", "no", "off"):
+                return False
+            raise ValueError(text)
+        return tp(text)
+    except ValueError:
+        kind = {int: "integer", float: "number", bool: "boolean"}.get(tp, tp.__name__)
+        raise InputValidationError(
+            f"Invalid {loc[0]} parameter {loc[1]!r}: expected {kind}.",
+            errors=[{"loc": loc, "msg": f"expected {kind}", "type": f"{kind}_parsing"}],
+        ) from None
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    import typing
+
+    args = typing.get_args(tp)
+    if type(None) in args and len(args) == 2:
+        return next(arg for arg in args if arg is not type(None)), True
+    return tp, False
+
+
+class _Param:
+    __slots__ = ("convert", "default", "name", "required", "source", "tp", "wire_name")
+
+    def __init__(self, name: str, source: str, tp: Any, wire_name: str, required: bool, default: Any) -> None:
+        self.name = name
+        self.source = source  # path / query / header / body / request
+        self.tp = tp
+        self.wire_name = wire_name
+        self.required = required
+        self.default = default
+        self.convert: Callable[[Any], Any] | None = converter_for(tp) if source == "body" else None
+
+
+def _parameters(
+    core: Callable[..., Any], path_names: frozenset[str], greedy: frozenset[str] = frozenset()
+) -> list[_Param]:
+    import typing
+
+    code = getattr(core, "__code__", None)
+    if code is None:
+        raise ConfigurationError(
+            f"http() needs a plain function or a lambda, got {type(core).__name__}.", setting="core"
+        )
+    try:
+        hints = typing.get_type_hints(core, include_extras=True)
+    except Exception as error:
+        raise ConfigurationError(
+            f"Cannot resolve the type hints of {core.__qualname__}: {error}.", setting="core"
+        ) from None
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    positional = code.co_varnames[: code.co_argcount]
+    defaults = dict(zip(reversed(positional), reversed(core.__defaults__ or ()), strict=False))
+    defaults.update(core.__kwdefaults__ or {})
+    params: list[_Param] = []
+    for name in names:
+        hint = hints.get(name, typing.Any)
+        marker = None
+        if typing.get_origin(hint) is typing.Annotated:
+            args = typing.get_args(hint)
+            hint = args[0]
+            marker = next((arg for arg in args[1:] if isinstance(arg, Header)), None)
+        hint, optional = _unwrap_optional(hint)
+        has_default = name in defaults
+        required = not has_default and not optional
+        default = defaults.get(name)
+        if hint is Request:
+            params.append(_Param(name, "request", hint, name, False, None))
+        elif marker is not None:
+            wire = marker.alias or (name.replace("_", "-") if marker.source == "header" else name)
+            params.append(_Param(name, marker.source, hint, wire, required, default))
+        elif name in path_names or name in greedy:
+            params.append(_Param(name, "path", hint, name, True, None))
+        elif hint in _SCALARS:
+            params.append(_Param(name, "query", hint, name, required, default))
+        else:
+            params.append(_Param(name, "body", hint, name, required, default))
+    if sum(1 for param in params if param.source == "body") > 1:
+        raise ConfigurationError(
+            f"{core.__qualname__} has more than one body parameter; mark scalars with Query() or "
+            "Header(), or take one model.",
+            setting="core",
+        )
+    missing = path_names - {param.name for param in params if param.source == "path"}
+    if missing:
+        raise ConfigurationError(
+            f"{core.__qualname__} takes no parameter for path segment(s) {sorted(missing)}.",
+            setting="core",
+        )
+    return params
+
+
+class _Route:
+    __slots__ = ("body_param", "core", "method", "params", "runner", "segments", "status", "template")
+
+    def __init__(self, method: str, template: str, core: Callable[..., Any], status: int) -> None:
+        self.method = method
+        self.template = template
+        self.segments = _segments(template)
+        names = frozenset(s[1:-1] for s in self.segments if s.startswith("{") and s.endswith("}"))
+        greedy = frozenset(name[:-1] for name in names if name.endswith("+"))
+        self.core = core
+        self.runner = _Runner(core)
+        self.params = _parameters(core, names - {name + "+" for name in greedy}, greedy)
+        self.body_param = next((param for param in self.params if param.source == "body"), None)
+        self.status = status
+
+    def match(self, parts: list[str]) -> dict[str, str] | None:
+        segments = self.segments
+        if segments and segments[-1] == "{proxy+}":
+            if len(parts) < len(segments) - 1:
+                return None
+            head = segments[:-1]
+            values = self._match(head, parts[: len(head)])
+            if values is not None:
+                values["proxy"] = "/".join(parts[len(head) :])
+            return values
+        if len(parts) != len(segments):
+            return None
+        return self._match(segments, parts)
+
+    @staticmethod
+    def _match(segments: Sequence[str], parts: Sequence[str]) -> dict[str, str] | None:
+        values: dict[str, str] = {}
+        for segment, part in zip(segments, parts, strict=True):
+            if segment.startswith("{") and segment.endswith("}"):
+                if not part:
+                    return None
+                values[segment[1:-1]] = part
+            elif segment != part:
+                return None
+        return values
+
+
+def _segments(path: str) -> list[str]:
+    stripped = path.strip("/")
+    return stripped.split("/") if stripped else []
+
+
+def _parse_routes(target: Any, status: int) -> list[_Route]:
+    if callable(target):
+        return [_Route("*", "/{proxy+}", target, status)]
+    if not isinstance(target, dict) or not target:
+        raise ConfigurationError(
+            "http() takes a core function or a non-empty {'METHOD /path': core} mapping.", setting="routes"
+        )
+    routes = []
+    for key, core in target.items():
+        method, sep, template = str(key).strip().partition(" ")
+        if not sep or not template.startswith("/") or not callable(core):
+            raise ConfigurationError(
+                f"Invalid route {key!r}; expected 'METHOD /path/{{param}}' mapped to a function.",
+                setting="routes",
+                value=key,
+            )
+        method = method.upper()
+        routes.append(_Route("*" if method == "ANY" else method, template.strip(), core, status))
+    return routes
+
+
+# -- the handler -----------------------------------------------------------------------------
+
+
+def _dict(event: Any) -> dict[str, Any]:
+    return event if isinstance(event, dict) else {}
+
+
+def _run_async(core: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(core(**kwargs))
+    finally:
+        loop.close()
+
+
+def _problem_body(status: int, message: str, extra: Mapping[str, Any] | None = None) -> str:
+    document = {"message": message}
+    if extra:
+        document.update(extra)
+    return json.dumps(document, separators=(",", ":"))
+
+
+def http(
+    target: Callable[..., Any] | Mapping[str, Callable[..., Any]],
+    *,
+    status: int = 200,
+    errors: Mapping[type[BaseException], int] | None = None,
+    cors: bool | CORS = False,
+    codec: ProtobufCodec | None = None,
+    middleware: Sequence[Callable[[Callable[[Any, Any], Any]], Callable[[Any, Any], Any]]] = (),
+) -> Callable[[Any, Any], dict[str, Any]]:
+    """An HTTP handler for API Gateway (REST and HTTP APIs), ALB and function URLs.
+
+    Args:
+        target: A core function (serves every method and path) or a mapping of
+            ``"METHOD /path/{param}"`` to core functions (``{proxy+}`` matches the rest).
+        status: The status of a successful result that is not a :class:`Response`.
+        errors: Domain exception types mapped to statuses, e.g. ``{OrderNotFound: 404}``;
+            the response carries the exception's message.
+        cors: ``True`` or a :class:`CORS` to add CORS headers and answer preflights.
+        codec: The :class:`~lambda_kit.protobuf.ProtobufCodec` for protobuf bodies and
+            results (one from the environment by default).
+        middleware: Handler decorators, outermost first.
+
+    Example:
+        >>> def get_order(order_id: int) -> dict:
+        ...     return {"id": order_id}
+        >>> handler = http({"GET /orders/{order_id}": get_order})
+    """
+    routes = _parse_routes(target, status)
+    catch_all = routes[0] if len(routes) == 1 and routes[0].method == "*" else None
+    error_map = tuple((errors or {}).items())
+    for exc_type, code in error_map:
+        if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)) or not 400 <= code <= 599:
+            raise ConfigurationError(
+                f"Invalid errors entry {exc_type!r}: {code!r}; "
+                "expected an exception type and a 4xx/5xx status.",
+                setting="errors",
+            )
+    cors_settings = CORS() if cors is True else (cors or None)
+    preflight: dict[str, str] | None = None
+    if cors_settings is not None:
+        methods = sorted(
+            {r.method for r in routes if r.method != "*"} or {"GET", "POST", "PUT", "PATCH", "DELETE"}
+        )
+        preflight = {
+            "Access-Control-Allow-Methods": ", ".join([*methods, "OPTIONS"]),
+            "Access-Control-Allow-Headers": cors_settings.allow_headers,
+            "Access-Control-Max-Age": str(cors_settings.max_age),
+        }
+    protobuf_codec = codec
+
+    def get_codec() -> ProtobufCodec:
+        nonlocal protobuf_codec
+        if protobuf_codec is None:
+            from lambda_kit.protobuf import ProtobufCodec
+
+            protobuf_codec = ProtobufCodec()
+        return protobuf_codec
+
+    def respond(
+        event: dict[str, Any],
+        integration: str,
+        status_code: int,
+        body: str,
+        content_type: str | None,
+        extra_headers: Mapping[str, str] | None = None,
+        is_base64: bool = False,
+    ) -> dict[str, Any]:
+        headers: dict[str, str] = {"Content-Type": content_type} if content_type else {}
+        if extra_headers:
+            headers.update(extra_headers)
+        if cors_settings is not None:
+            headers.update(cors_settings.headers_for(_http_events.get_header(event, "Origin")))
+        multi = integration in ("rest_v1", "alb") and _http_events.uses_multi_value_headers(event)
+        if not multi and integration != "alb":
+            return {"statusCode": status_code, "headers": headers, "body": body, "isBase64Encoded": is_base64}
+        return _http_events.build_response(integration, status_code, headers, body, is_base64, multi)
+
+    def problem(
+        event: dict[str, Any], integration: str, code: int, message: str, extra: Any = None
+    ) -> dict[str, Any]:
+        headers = None
+        if extra and "allow" in extra:
+            headers = {"Allow": extra.pop("allow")}
+        return respond(event, integration, code, _problem_body(code, message, extra), _JSON, headers)
+
+    def find(method: str, path: str) -> tuple[_Route, dict[str, str]]:
+        parts = _segments(path)
+        allowed = []
+        for route in routes:
+            values = route.match(parts)
+            if values is None:
+                continue
+            if route.method == method or route.method == "*" or (method == "HEAD" and route.method == "GET"):
+                return route, values
+            allowed.append(route.method)
+        if allowed:
+            raise _HTTPProblem(
+                405, f"Method {method} is not allowed here.", {"allow": ", ".join(sorted(set(allowed)))}
+            )
+        raise _HTTPProblem(404, f"No route for {path}.")
+
+    def read_body(event: dict[str, Any], param: _Param) -> Any:
+        body = event.get("body")
+        if body is None or body == "":
+            if param.required:
+                raise InputValidationError(
+                    "The request body is required.",
+                    errors=[{"loc": ["body"], "msg": "body required", "type": "missing"}],
+                )
+            return param.default
+        content_type = _http_events.get_header(event, "Content-Type")
+        media = _http_events.media_type_of(content_type) if content_type else _JSON
+        kind = kind_of(param.tp)
+        if media in _PROTOBUF_TYPES and kind == "protobuf":
+            return get_codec().decode_request(event, param.tp)
+        if event.get("isBase64Encoded") is True:
+            try:
+                body = _http_events.decode_body(event)
+            except ValueError:
+                raise _HTTPProblem(400, "The request body is not valid base64.") from None
+        if kind not in ("str", "bytes") and media != _JSON and not media.endswith("+json"):
+            raise _HTTPProblem(
+                415, f"Unsupported Content-Type {media!r}; send application/json.", {"supported": [_JSON]}
+            )
+        assert param.convert is not None  # noqa: S101 - set for every body parameter
+        return param.convert(body)
+
+    def arguments(
+        route: _Route,
+        event: dict[str, Any],
+        integration: str,
+        method: str,
+        path: str,
+        path_values: dict[str, str],
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        query: dict[str, str] | None = None
+        for param in route.params:
+            source = param.source
+            if source == "body":
+                kwargs[param.name] = read_body(event, param)
+                continue
+            if source == "request":
+                try:
+                    kwargs[param.name] = Request(event, integration, method, path, path_values)
+                except ValueError:
+                    raise _HTTPProblem(400, "The request body is not valid base64.") from None
+                continue
+            if source == "path":
+                raw: str | None = path_values.get(param.wire_name)
+            elif source == "query":
+                if query is None:
+                    query = _query(event, integration)
+                raw = query.get(param.wire_name)
+            else:
+                raw = _http_events.get_header(event, param.wire_name)
+            if raw is None:
+                if param.required:
+                    raise InputValidationError(
+                        f"Missing {source} parameter {param.wire_name!r}.",
+                        errors=[
+                            {"loc": [source, param.wire_name], "msg": "field required", "type": "missing"}
+                        ],
+                    )
+                kwargs[param.name] = param.default
+            else:
+                kwargs[param.name] = _scalar(param.tp, raw, [source, param.wire_name])
+        return kwargs
+
+    def render(event: dict[str, Any], integration: str, route: _Route, result: Any) -> dict[str, Any]:
+        status_code = route.status
+        headers: dict[str, str] | None = None
+        if isinstance(result, Response):
+            status_code, headers, result = result.status, result.headers, result.body
+        if result is None:
+            return respond(event, integration, 204 if status_code == 200 else status_code, "", None, headers)
+        if hasattr(result, "SerializeToString") and hasattr(result, "DESCRIPTOR"):
+            response = get_codec().encode_response(result, event, status=status_code, headers=headers)
+            if cors_settings is not None:
+                extra = cors_settings.headers_for(_http_events.get_header(event, "Origin"))
+                target = response.get("headers")
+                if isinstance(target, dict):
+                    target.update(extra)
+                else:
+                    response["multiValueHeaders"].update({k: [v] for k, v in extra.items()})
+            return response
+        if isinstance(result, bytes):
+            body = _http_events.encode_base64(result)
+            return respond(event, integration, status_code, body, "application/octet-stream", headers, True)
+        if isinstance(result, str):
+            return respond(event, integration, status_code, result, "text/plain; charset=utf-8", headers)
+        accept = _http_events.get_header(event, "Accept")
+        if (
+            accept
+            and "*/*" not in accept
+            and "json" not in accept
+            and (_http_events.negotiate(accept, [_JSON]) is None)
+        ):
+            raise _HTTPProblem(
+                406, "This endpoint answers with application/json only.", {"acceptable": [_JSON]}
+            )
+        return respond(event, integration, status_code, dumps(result), _JSON, headers)
+
+    def handle(event: Any, context: Any) -> dict[str, Any]:
+        token = lifecycle.start_invocation_for(context)
+        integration = "unknown"
+        try:
+            if not isinstance(event, dict):
+                raise _HTTPProblem(400, "The event is not an HTTP request.")
+            integration = _http_events.detect_integration(event)
+            if integration == "unknown":
+                raise _HTTPProblem(
+                    400, "The event is not an HTTP request from API Gateway, ALB or a function URL."
+                )
+            method, path = _method_and_path(event, integration)
+            if preflight is not None and method == "OPTIONS":
+                return respond(event, integration, 204, "", None, preflight)
+            path_values: dict[str, str] = {}
+            if catch_all is not None:
+                route = catch_all
+            else:
+                route, path_values = find(method, path)
+            kwargs = arguments(route, event, integration, method, path, path_values)
+            result = _run_async(route.core, kwargs) if route.runner.is_async else route.core(**kwargs)
+            return render(event, integration, route, result)
+        except _HTTPProblem as issue:
+            return problem(_dict(event), integration, issue.status, issue.message, dict(issue.extra))
+        except InputValidationError as error:
+            errors = {"errors": error.context["errors"]}
+            return problem(_dict(event), integration, 400, "Request validation failed.", errors)
+        except ProtobufError as error:
+            from lambda_kit.protobuf import error_response
+
+            return error_response(error, _dict(event))
+        except Exception as error:
+            for exc_type, code in error_map:
+                if isinstance(error, exc_type):
+                    message = str(error) or exc_type.__name__
+                    return problem(_dict(event), integration, code, message, {"error": exc_type.__name__})
+            request_id = lifecycle.current_request_id() or "-"
+            import logging
+
+            logging.getLogger("lambda_kit.handler").exception(
+                "Unhandled %s in HTTP handler (request %s)", type(error).__name__, request_id
+            )
+            return problem(
+                _dict(event), integration, 500, "Internal server error.", {"requestId": request_id}
+            )
+        finally:
+            lifecycle.end_invocation(token)
+
+    from lambda_kit.handler import compose
+
+    return compose(handle, middleware)
