@@ -24,9 +24,14 @@ if TYPE_CHECKING:
     from lambda_kit.exceptions import (
         ConfigurationError,
         EmulatorError,
+        HandlerError,
         HandlerNotReadyError,
+        HTTPError,
         LambdaKitError,
         LifecycleHookError,
+        MetricsError,
+        ProtobufError,
+        SecretError,
     )
     from lambda_kit.lifecycle import (
         is_cold_start,
@@ -34,6 +39,8 @@ if TYPE_CHECKING:
         on_before_snapshot,
         track_invocations,
     )
+    from lambda_kit.metrics import Metrics
+    from lambda_kit.secrets import Parameter, Secret
 
 __version__ = "0.1.0.dev0"
 
@@ -41,10 +48,18 @@ __all__ = [
     "ConfigurationError",
     "Emulator",
     "EmulatorError",
+    "HTTPError",
+    "HandlerError",
     "HandlerNotReadyError",
     "LambdaContext",
     "LambdaKitError",
     "LifecycleHookError",
+    "Metrics",
+    "MetricsError",
+    "Parameter",
+    "ProtobufError",
+    "Secret",
+    "SecretError",
     "__version__",
     "is_cold_start",
     "on_after_restore",
@@ -57,10 +72,18 @@ _LAZY = {
     "ConfigurationError": "lambda_kit.exceptions",
     "Emulator": "lambda_kit.emulator",
     "EmulatorError": "lambda_kit.exceptions",
+    "HTTPError": "lambda_kit.exceptions",
+    "HandlerError": "lambda_kit.exceptions",
     "HandlerNotReadyError": "lambda_kit.exceptions",
     "LambdaContext": "lambda_kit._types",
     "LambdaKitError": "lambda_kit.exceptions",
     "LifecycleHookError": "lambda_kit.exceptions",
+    "Metrics": "lambda_kit.metrics",
+    "MetricsError": "lambda_kit.exceptions",
+    "Parameter": "lambda_kit.secrets",
+    "ProtobufError": "lambda_kit.exceptions",
+    "Secret": "lambda_kit.secrets",
+    "SecretError": "lambda_kit.exceptions",
     "is_cold_start": "lambda_kit.lifecycle",
     "on_after_restore": "lambda_kit.lifecycle",
     "on_before_snapshot": "lambda_kit.lifecycle",

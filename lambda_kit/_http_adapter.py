@@ -218,24 +218,27 @@ def _query(event: dict[str, Any], integration: str) -> dict[str, str]:
 
 
 def _method_and_path(event: dict[str, Any], integration: str) -> tuple[str, str]:
-    if integration in ("http_v2", "function_url"):
+    method: Any = None
+    if integration == "http_v2" or integration == "function_url":
         context = event.get("requestContext")
-        http = context.get("http") if isinstance(context, dict) else None
-        method = http.get("method") if isinstance(http, dict) else None
         path = event.get("rawPath")
-        stage = context.get("stage") if isinstance(context, dict) else None
-        if isinstance(path, str):
-            path = unquote(path)
-            if isinstance(stage, str) and stage != "$default":
+        if type(context) is dict:
+            http = context.get("http")
+            if type(http) is dict:
+                method = http.get("method")
+            stage = context.get("stage")
+            if type(path) is str and type(stage) is str and stage != "$default":
                 prefix = "/" + stage
                 if path == prefix or path.startswith(prefix + "/"):
                     path = path[len(prefix) :] or "/"
+        if type(path) is str and "%" in path:
+            path = unquote(path)
     else:
         method = event.get("httpMethod")
         path = event.get("path")
-        if integration == "alb" and isinstance(path, str):
+        if integration == "alb" and type(path) is str and "%" in path:
             path = unquote(path)
-    if not isinstance(method, str) or not isinstance(path, str):
+    if type(method) is not str or type(path) is not str:
         raise _HTTPProblem(400, "The event has no HTTP method or path.")
     return method.upper(), path
 
@@ -283,7 +286,7 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
 
 
 class _Param:
-    __slots__ = ("convert", "default", "name", "required", "source", "tp", "wire_name")
+    __slots__ = ("convert", "default", "kind", "name", "required", "source", "tp", "wire_name")
 
     def __init__(self, name: str, source: str, tp: Any, wire_name: str, required: bool, default: Any) -> None:
         self.name = name
@@ -292,6 +295,7 @@ class _Param:
         self.wire_name = wire_name
         self.required = required
         self.default = default
+        self.kind = kind_of(tp)
         self.convert: Callable[[Any], Any] | None = converter_for(tp) if source == "body" else None
 
 
@@ -424,6 +428,32 @@ def _parse_routes(target: Any, status: int) -> list[_Route]:
 # -- the handler -----------------------------------------------------------------------------
 
 
+_result_kinds: dict[type, str] = {}
+
+
+def _header(event: dict[str, Any], name: str, lower: str) -> str | None:
+    """A header value, fast for the common shapes, exact for the rest.
+
+    REST APIs and ALB put the last value of a repeated header in ``headers`` and all
+    of them in ``multiValueHeaders``: a single value is taken as it is, anything else
+    goes to the full case-insensitive lookup, which joins repeated values.
+    """
+    headers = event.get("headers")
+    if type(headers) is dict:
+        value = headers.get(name)
+        if value is None:
+            value = headers.get(lower)
+        if type(value) is str:
+            multi = event.get("multiValueHeaders")
+            if not multi:
+                return value
+            if type(multi) is dict:
+                values = multi.get(name)
+                if type(values) is list and len(values) == 1:
+                    return value
+    return _http_events.get_header(event, name)
+
+
 def _dict(event: Any) -> dict[str, Any]:
     return event if isinstance(event, dict) else {}
 
@@ -516,10 +546,11 @@ def http(
         if extra_headers:
             headers.update(extra_headers)
         if cors_settings is not None:
-            headers.update(cors_settings.headers_for(_http_events.get_header(event, "Origin")))
-        multi = integration in ("rest_v1", "alb") and _http_events.uses_multi_value_headers(event)
-        if not multi and integration != "alb":
+            headers.update(cors_settings.headers_for(_header(event, "Origin", "origin")))
+        if integration != "alb":  # API Gateway and function URLs take "headers" whatever the request
             return {"statusCode": status_code, "headers": headers, "body": body, "isBase64Encoded": is_base64}
+        # An ALB target group with multi-value headers on ignores "headers": answer in kind.
+        multi = _http_events.uses_multi_value_headers(event)
         return _http_events.build_response(integration, status_code, headers, body, is_base64, multi)
 
     def problem(
@@ -530,7 +561,17 @@ def http(
             headers = {"Allow": extra.pop("allow")}
         return respond(event, integration, code, _problem_body(code, message, extra), _JSON, headers)
 
+    # Routes without {params} are found with one dict lookup.
+    static: dict[tuple[str, str], _Route] = {}
+    for route in routes:
+        if route.method != "*" and not any(segment.startswith("{") for segment in route.segments):
+            static.setdefault((route.method, "/" + "/".join(route.segments)), route)
+
     def find(method: str, path: str) -> tuple[_Route, dict[str, str]]:
+        key = path if len(path) < 2 or not path.endswith("/") else path.rstrip("/") or "/"
+        route = static.get((method, key))
+        if route is not None:
+            return route, {}
         parts = _segments(path)
         allowed = []
         for route in routes:
@@ -555,9 +596,12 @@ def http(
                     errors=[{"loc": ["body"], "msg": "body required", "type": "missing"}],
                 )
             return param.default
-        content_type = _http_events.get_header(event, "Content-Type")
-        media = _http_events.media_type_of(content_type) if content_type else _JSON
-        kind = kind_of(param.tp)
+        content_type = _header(event, "Content-Type", "content-type")
+        if content_type is None or content_type == _JSON:
+            media = _JSON
+        else:
+            media = _http_events.media_type_of(content_type)
+        kind = param.kind
         if media in _PROTOBUF_TYPES and kind == "protobuf":
             return get_codec().decode_request(event, param.tp)
         if event.get("isBase64Encoded") is True:
@@ -600,7 +644,7 @@ def http(
                     query = _query(event, integration)
                 raw = query.get(param.wire_name)
             else:
-                raw = _http_events.get_header(event, param.wire_name)
+                raw = _header(event, param.wire_name, param.wire_name.lower())
             if raw is None:
                 if param.required:
                     raise InputValidationError(
@@ -621,10 +665,13 @@ def http(
             status_code, headers, result = result.status, result.headers, result.body
         if result is None:
             return respond(event, integration, 204 if status_code == 200 else status_code, "", None, headers)
-        if hasattr(result, "SerializeToString") and hasattr(result, "DESCRIPTOR"):
+        kind = _result_kinds.get(type(result))
+        if kind is None:  # once per result type: hasattr on a pydantic model is slow
+            kind = _result_kinds[type(result)] = kind_of(type(result))
+        if kind == "protobuf":
             response = get_codec().encode_response(result, event, status=status_code, headers=headers)
             if cors_settings is not None:
-                extra = cors_settings.headers_for(_http_events.get_header(event, "Origin"))
+                extra = cors_settings.headers_for(_header(event, "Origin", "origin"))
                 target = response.get("headers")
                 if isinstance(target, dict):
                     target.update(extra)
@@ -636,7 +683,7 @@ def http(
             return respond(event, integration, status_code, body, "application/octet-stream", headers, True)
         if isinstance(result, str):
             return respond(event, integration, status_code, result, "text/plain; charset=utf-8", headers)
-        accept = _http_events.get_header(event, "Accept")
+        accept = _header(event, "Accept", "accept")
         if (
             accept
             and "*/*" not in accept

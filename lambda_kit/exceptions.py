@@ -9,10 +9,36 @@ secret value.
 The hierarchy::
 
     LambdaKitError
-    ├── ConfigurationError      an argument or LAMBDA_KIT_* variable is invalid
-    ├── LifecycleHookError      a SnapStart before-snapshot / after-restore hook failed
-    └── EmulatorError           the local emulator could not do what was asked
-        └── HandlerNotReadyError  the emulated environment died or never started
+    ├── ConfigurationError (ValueError)   an argument or LAMBDA_KIT_* variable is invalid
+    ├── EmulatorError                     the local emulator could not do what was asked
+    │   └── HandlerNotReadyError          the emulated environment died or never started
+    ├── HTTPError                         lambda_kit.http: a request failed
+    │   ├── HTTPConnectionError (ConnectionError)
+    │   ├── HTTPStatusError
+    │   ├── HTTPTimeoutError (TimeoutError)
+    │   └── InvalidURLError (ValueError)
+    ├── HandlerError                      lambda_kit.handler: an event could not become a call
+    │   ├── BatchError                    a whole batch failed: Lambda retries it
+    │   ├── EventShapeError (ValueError)
+    │   └── InputValidationError (ValueError)
+    ├── LifecycleHookError                a SnapStart before-snapshot / after-restore hook failed
+    ├── MetricsError (ValueError)         lambda_kit.metrics: an EMF or CloudWatch rule is broken
+    │   ├── InvalidDimensionError
+    │   │   └── DimensionSetExceededError
+    │   ├── InvalidMetricError
+    │   │   ├── InvalidMetricNameError
+    │   │   ├── InvalidMetricValueError
+    │   │   ├── InvalidStorageResolutionError
+    │   │   └── InvalidUnitError
+    │   ├── InvalidNamespaceError
+    │   ├── InvalidPropertyError
+    │   └── InvalidTimestampError
+    ├── ProtobufError                     lambda_kit.protobuf: decode, encode or negotiation failed
+    │   ├── NotAcceptableError
+    │   ├── ProtobufDecodeError (ValueError)
+    │   │   └── UnsupportedMediaTypeError
+    │   └── ResponseTooLargeError
+    └── SecretError                       lambda_kit.secrets: no fetch, and no acceptable cached value
 
 Example:
     >>> from lambda_kit.exceptions import ConfigurationError, LambdaKitError
@@ -30,15 +56,37 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "BatchError",
     "ConfigurationError",
+    "DimensionSetExceededError",
     "EmulatorError",
+    "EventShapeError",
+    "HTTPConnectionError",
     "HTTPError",
+    "HTTPStatusError",
+    "HTTPTimeoutError",
+    "HandlerError",
     "HandlerNotReadyError",
+    "InputValidationError",
+    "InvalidDimensionError",
+    "InvalidMetricError",
+    "InvalidMetricNameError",
+    "InvalidMetricValueError",
+    "InvalidNamespaceError",
+    "InvalidPropertyError",
+    "InvalidStorageResolutionError",
+    "InvalidTimestampError",
+    "InvalidURLError",
+    "InvalidUnitError",
     "LambdaKitError",
     "LifecycleHookError",
     "MetricsError",
+    "NotAcceptableError",
+    "ProtobufDecodeError",
     "ProtobufError",
+    "ResponseTooLargeError",
     "SecretError",
+    "UnsupportedMediaTypeError",
 ]
 
 

@@ -68,14 +68,11 @@ __all__ = [
 _lock = _thread.allocate_lock()
 # Request id of the environment's first invocation; None until one starts.
 _first_request_id: str | None = None
-# Request id of the invocation running in this thread / task (Lambda Managed
-# Instances run several invocations in one process, so this is per context).
-_current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "lambda_kit_request_id", default=None
-)
-# time.monotonic() deadline of the invocation running in this thread / task.
-_current_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "lambda_kit_deadline", default=None
+# (request id, time.monotonic() deadline or None) of the invocation running in this
+# thread / task: Lambda Managed Instances run several invocations in one process.
+# One context variable, so starting an invocation is one set() and one reset().
+_current: contextvars.ContextVar[tuple[str, float | None, object] | None] = contextvars.ContextVar(
+    "lambda_kit_invocation", default=None
 )
 _anonymous_ids = itertools.count(1)
 
@@ -86,18 +83,10 @@ _hooks: dict[Phase, list[Callable[[], object]]] = {
 _runtime_registered = False
 
 
-class InvocationToken:
-    """What :func:`start_invocation` returns and :func:`end_invocation` takes back."""
-
-    __slots__ = ("_deadline", "_request_id")
-
-    def __init__(
-        self,
-        request_id: contextvars.Token[str | None],
-        deadline: contextvars.Token[float | None],
-    ) -> None:
-        self._request_id = request_id
-        self._deadline = deadline
+if TYPE_CHECKING:
+    InvocationToken: TypeAlias = contextvars.Token[tuple[str, float | None, object] | None]
+else:
+    InvocationToken = contextvars.Token  # what start_invocation returns, end_invocation takes
 
 
 def start_invocation(request_id: str | None = None, *, remaining_ms: float | None = None) -> InvocationToken:
@@ -118,22 +107,23 @@ def start_invocation(request_id: str | None = None, *, remaining_ms: float | Non
     global _first_request_id
     if request_id is None:
         request_id = f"local-{next(_anonymous_ids)}"
-    with _lock:
-        if _first_request_id is None:
-            _first_request_id = request_id
+    if _first_request_id is None:  # checked again under the lock; warm invocations skip it
+        with _lock:
+            if _first_request_id is None:
+                _first_request_id = request_id
     deadline = None if remaining_ms is None else time.monotonic() + remaining_ms / 1000.0
-    return InvocationToken(_current_request_id.set(request_id), _current_deadline.set(deadline))
+    return _current.set((request_id, deadline, None))
 
 
 def end_invocation(token: InvocationToken) -> None:
     """Mark the end of the invocation that :func:`start_invocation` returned ``token`` for."""
-    _current_deadline.reset(token._deadline)
-    _current_request_id.reset(token._request_id)
+    _current.reset(token)
 
 
 def current_request_id() -> str | None:
     """The request id of the invocation running in this thread or task, if any."""
-    return _current_request_id.get()
+    current = _current.get()
+    return None if current is None else current[0]
 
 
 def remaining_time() -> float | None:
@@ -142,10 +132,21 @@ def remaining_time() -> float | None:
     Known inside a handler wrapped by :func:`track_invocations` (or any lambda-kit
     handler decorator) that received a Lambda context. Never negative.
     """
-    deadline = _current_deadline.get()
-    if deadline is None:
+    current = _current.get()
+    if current is None:
         return None
-    return max(0.0, deadline - time.monotonic())
+    _, deadline, context = current
+    if deadline is not None:
+        return max(0.0, deadline - time.monotonic())
+    if context is None:
+        return None
+    try:  # read from the context on demand: most invocations never ask
+        value = context.get_remaining_time_in_millis()  # type: ignore[attr-defined]
+    except Exception:  # no usable clock on this context: no deadline
+        return None
+    if not isinstance(value, (int, float)) or value != value:  # not a number, or NaN
+        return None
+    return max(0.0, value / 1000.0)
 
 
 def is_cold_start() -> bool:
@@ -158,7 +159,8 @@ def is_cold_start() -> bool:
     first = _first_request_id
     if first is None:
         return True
-    return _current_request_id.get() == first
+    current = _current.get()
+    return current is not None and current[0] == first
 
 
 def start_invocation_for(context: object) -> InvocationToken:
@@ -168,17 +170,16 @@ def start_invocation_for(context: object) -> InvocationToken:
     in a unit test, say) is accepted: the invocation then has a local id and no
     deadline.
     """
+    global _first_request_id
     request_id = getattr(context, "aws_request_id", None)
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    remaining_ms: float | None = None
-    if callable(remaining):
-        try:
-            value = remaining()
-        except Exception:  # a broken fake context must not break the handler
-            value = None
-        if isinstance(value, (int, float)) and value == value:  # numbers, not NaN
-            remaining_ms = float(value)
-    return start_invocation(request_id if isinstance(request_id, str) else None, remaining_ms=remaining_ms)
+    if type(request_id) is not str:
+        return start_invocation(None)
+    if _first_request_id is None:
+        with _lock:
+            if _first_request_id is None:
+                _first_request_id = request_id
+    # The deadline is read from the context only when remaining_time() is asked for.
+    return _current.set((request_id, None, context))
 
 
 def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
@@ -254,6 +255,12 @@ def _ensure_runtime_hooks() -> None:
         if _runtime_registered:
             return
         _runtime_registered = True
+    import os
+
+    # Only a SnapStart function ever snapshots; elsewhere importing the module would
+    # only cost INIT time (it pulls in typing and re, ~15 ms).
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
+        return
     try:
         import snapshot_restore_py
     except ImportError:  # not on Lambda's SnapStart runtime: the local registry serves

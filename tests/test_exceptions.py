@@ -109,3 +109,33 @@ def test_context_keys_never_shadow_the_exception_itself() -> None:
     assert error.args == ("boom",)
     assert error.message == "boom"
     assert error.code == "X"  # type: ignore[attr-defined]
+
+
+def _tree(root: type, classes: list[type], prefix: str = "") -> list[str]:
+    kids = sorted(
+        (c for c in classes if next((b for b in c.__mro__[1:] if b in classes), None) is root),
+        key=lambda c: c.__name__,
+    )
+    lines = []
+    for index, kid in enumerate(kids):
+        last = index == len(kids) - 1
+        lines.append(f"{prefix}{'└── ' if last else '├── '}{kid.__name__}")
+        lines.extend(_tree(kid, classes, prefix + ("    " if last else "│   ")))
+    return lines
+
+
+def test_docstring_tree_and_all_match_the_real_hierarchy() -> None:
+    import lambda_kit.exceptions as module
+    from lambda_kit.exceptions import LambdaKitError
+
+    classes = [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, LambdaKitError)]
+    assert sorted(module.__all__) == sorted(c.__name__ for c in classes)
+    import re
+
+    section = (module.__doc__ or "").split("The hierarchy::")[1].split("Example:")[0]
+    drawn = [
+        match.group(1)
+        for line in section.splitlines()
+        if (match := re.match(r"^\s*([│├└─ ]*\w+)", line)) is not None
+    ]
+    assert drawn == ["LambdaKitError", *_tree(LambdaKitError, classes)]

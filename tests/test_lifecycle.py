@@ -431,6 +431,7 @@ class FakeSnapshotRestore:
 def snapstart_runtime(monkeypatch: pytest.MonkeyPatch) -> FakeSnapshotRestore:
     fake = FakeSnapshotRestore()
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", fake.module())
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
     return fake
 
 
@@ -507,6 +508,7 @@ def test_runtime_dispatcher_raises_lifecycle_hook_error(snapstart_runtime: FakeS
 
 
 def test_without_snapshot_restore_py_the_local_registry_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
     # A None entry in sys.modules makes the import raise ImportError.
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # type: ignore[arg-type]
     calls: list[str] = []
@@ -565,3 +567,12 @@ def test_remaining_time_never_negative() -> None:
         assert lifecycle.remaining_time() == 0.0
     finally:
         lifecycle.end_invocation(token)
+
+
+def test_on_demand_functions_never_import_the_snapstart_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeSnapshotRestore()
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", fake.module())
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+    lifecycle.on_after_restore(lambda: None)
+    assert fake.before_snapshot == []
+    assert fake.after_restore == []

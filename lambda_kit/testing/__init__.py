@@ -27,7 +27,29 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["FakeContext", "invoke", "reset_lifecycle", "simulate_restore", "simulate_snapshot"]
+    from lambda_kit.testing._metrics import CapturedMetrics, MetricRecord, capture_metrics, metrics_capture
+
+__all__ = [
+    "CapturedMetrics",
+    "FakeContext",
+    "MetricRecord",
+    "capture_metrics",
+    "invoke",
+    "metrics_capture",
+    "reset_lifecycle",
+    "simulate_restore",
+    "simulate_snapshot",
+]
+
+_METRICS_NAMES = frozenset({"CapturedMetrics", "MetricRecord", "capture_metrics", "metrics_capture"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _METRICS_NAMES:  # loaded on first use (the fixture imports pytest)
+        from lambda_kit.testing import _metrics
+
+        return getattr(_metrics, name)
+    raise AttributeError(f"module 'lambda_kit.testing' has no attribute {name!r}")
 
 
 class FakeContext:

@@ -1,0 +1,1376 @@
+"""lambda_kit.secrets against a real moto server on 127.0.0.1, counting the calls it receives.
+
+Calls are counted on the wire by a small forwarding proxy in front of moto (it sees
+every request the server receives, whichever client sent it) and, where a test
+passes its own client, cross-checked with a botocore event handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import http.client
+import itertools
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lambda_kit import _secrets_backends, secrets
+from lambda_kit.emulator import AwsStandIn
+from lambda_kit.exceptions import ConfigurationError, LambdaKitError, SecretError
+from lambda_kit.secrets import ExtensionBackend, Parameter, SdkBackend, Secret
+from lambda_kit.testing import reset_lifecycle, simulate_restore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# -- real parts: a counting proxy, a fake database, an extension stand-in, a clock -------
+
+
+class CountingProxy:
+    """Forwards HTTP to moto and counts each AWS operation it passes on (or answers itself).
+
+    ``fault`` may return ``(status, json_body)`` for an operation name to answer with
+    an error instead of forwarding, as a throttled Secrets Manager would.
+    """
+
+    def __init__(self, target: str) -> None:
+        parts = urllib.parse.urlsplit(target)
+        self.target = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.fault: Callable[[str], tuple[int, dict[str, str]] | None] | None = None
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                operation = (self.headers.get("X-Amz-Target") or self.path).rsplit(".", 1)[-1]
+                with proxy._lock:
+                    proxy.calls[operation] += 1
+                answer = proxy.fault(operation) if proxy.fault else None
+                if answer is not None:
+                    status, error = answer
+                    self._send(status, json.dumps(error).encode(), "application/x-amz-json-1.1")
+                    return
+                upstream = http.client.HTTPConnection(*proxy.target, timeout=10)
+                try:
+                    headers = {
+                        k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                    }
+                    upstream.request("POST", self.path, body=body, headers=headers)
+                    response = upstream.getresponse()
+                    data = response.read()
+                    kind = response.getheader("Content-Type", "application/x-amz-json-1.1")
+                    self._send(response.status, data, kind)
+                finally:
+                    upstream.close()
+
+            def _send(self, status: int, data: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def count(self, operation: str) -> int:
+        with self._lock:
+            return self.calls[operation]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class AuthFailedError(Exception):
+    """What a database driver raises for a wrong password."""
+
+
+class FakeDatabase:
+    """Accepts only its current password, like a database after a rotation."""
+
+    def __init__(self, password: str) -> None:
+        self.password = password
+        self.accepted = 0
+        self.rejected = 0
+        self._lock = threading.Lock()
+
+    def connect(self, password: str) -> str:
+        with self._lock:
+            if password != self.password:
+                self.rejected += 1
+                raise AuthFailedError("password authentication failed for user app")
+            self.accepted += 1
+            return "connection"
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def make_client(endpoint: str, service: str = "secretsmanager", **config: Any) -> Any:
+    from botocore.config import Config
+
+    create: Any = boto3.session.Session().client  # the service name is only known at run time
+    return create(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}, **config),
+    )
+
+
+def count_calls(client: Any) -> collections.Counter[str]:
+    """Count API calls made through ``client`` (a botocore event handler)."""
+    counter: collections.Counter[str] = collections.Counter()
+
+    def on_call(model: Any, **_: Any) -> None:
+        counter[model.name] += 1
+
+    client.meta.events.register("before-call", on_call)
+    return counter
+
+
+def unique(prefix: str = "test") -> str:
+    return f"{prefix}/{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_environment() -> Iterator[None]:
+    """Each test is a fresh execution environment: no hooks, no shared clients."""
+    reset_lifecycle()
+    _secrets_backends._reset_shared_for_tests()
+    yield
+    reset_lifecycle()
+    _secrets_backends._reset_shared_for_tests()
+
+
+@pytest.fixture
+def sm(aws: AwsStandIn) -> Any:
+    """An admin client straight to moto (its calls are not counted)."""
+    return aws.client("secretsmanager")
+
+
+@pytest.fixture
+def proxy(aws: AwsStandIn) -> Iterator[CountingProxy]:
+    counting = CountingProxy(aws.endpoint_url)
+    yield counting
+    counting.close()
+
+
+@pytest.fixture
+def client(proxy: CountingProxy) -> Any:
+    """A Secrets Manager client whose calls go through the counting proxy."""
+    return make_client(proxy.url)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(secrets, "_monotonic", fake)
+    return fake
+
+
+@pytest.fixture
+def proxied_environ(aws: AwsStandIn, proxy: CountingProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stand-in's environment with AWS_ENDPOINT_URL on the proxy: the default client path."""
+    for name, value in aws.environ().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+
+
+# -- one fetch per environment ---------------------------------------------------------
+
+
+def test_thousand_invocations_within_the_ttl_make_one_call(
+    sm: Any, client: Any, proxy: CountingProxy
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString='{"password": "hunter2-initial"}')
+    on_client = count_calls(client)
+    secret = Secret(name, client=client).prefetch()
+
+    values = {secret.value for _ in range(1000)}
+    parsed = [secret.json()["password"] for _ in range(1000)]
+
+    assert values == {'{"password": "hunter2-initial"}'}
+    assert set(parsed) == {"hunter2-initial"}
+    assert proxy.count("GetSecretValue") == 1
+    assert on_client == {"GetSecretValue": 1}
+
+
+@pytest.mark.usefixtures("proxied_environ")
+def test_default_client_path_fetches_once_and_shares_one_client(sm: Any, proxy: CountingProxy) -> None:
+    first, second = unique(), unique()
+    sm.create_secret(Name=first, SecretString="value-one")
+    sm.create_secret(Name=second, SecretBinary=b"\x00binary\xff")
+
+    one = Secret(first).prefetch()
+    two = Secret(second).prefetch()
+    for _ in range(1000):
+        assert one.value == "value-one"
+        assert two.value == b"\x00binary\xff"
+
+    assert proxy.count("GetSecretValue") == 2
+    shared = _secrets_backends._shared["sdk"]
+    assert isinstance(shared, SdkBackend)
+    assert one._get_backend() is two._get_backend() is shared
+    created = shared.client("secretsmanager")
+    assert created.meta.config.retries["total_max_attempts"] == 1  # no sleeping SDK retries
+    assert "created clients: secretsmanager" in repr(shared)
+
+
+def test_prefetch_returns_the_secret_and_lazy_fetch_happens_on_first_read(
+    sm: Any, client: Any, proxy: CountingProxy
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="lazy-value")
+    secret = Secret(name, client=client)
+    assert proxy.count("GetSecretValue") == 0
+
+    assert secret.value == "lazy-value"
+    assert secret.prefetch() is secret
+    assert proxy.count("GetSecretValue") == 1
+    current = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
+    assert [secret.version_id] == [v for v, stages in current.items() if "AWSCURRENT" in stages]
+
+
+def test_the_ttl_expires_with_jitter_and_refetches_once(
+    sm: Any, client: Any, proxy: CountingProxy, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="ttl-value")
+    monkeypatch.setattr(secrets, "_random", lambda: 0.5)  # the jitter takes 5 % off the TTL
+    secret = Secret(name, client=client, ttl=100).prefetch()
+
+    clock.advance(94.9)
+    assert secret.value == "ttl-value"
+    assert proxy.count("GetSecretValue") == 1
+    clock.advance(0.2)  # 95.1 s: past 100 * (1 - 0.1 * 0.5)
+    assert secret.value == "ttl-value"
+    assert proxy.count("GetSecretValue") == 2
+
+
+def test_jitter_spreads_expiry_over_the_last_tenth_of_the_ttl() -> None:
+    draws = [secrets._random() for _ in range(2000)]
+    assert all(0.0 <= draw < 1.0 for draw in draws)
+    assert min(draws) < 0.05
+    assert max(draws) > 0.95
+
+
+def test_expiry_refetch_is_single_flight_and_readers_never_wait(
+    sm: Any, client: Any, proxy: CountingProxy, clock: FakeClock
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="single-flight")
+    secret = Secret(name, client=client, ttl=10).prefetch()
+    clock.advance(11)
+    barrier = threading.Barrier(16)
+    seen: list[str | bytes] = []
+
+    def read() -> None:
+        barrier.wait()
+        seen.append(secret.value)
+
+    threads = [threading.Thread(target=read) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert seen == ["single-flight"] * 16
+    assert proxy.count("GetSecretValue") == 2
+
+
+# -- rotation --------------------------------------------------------------------------
+
+
+def rotate(sm: Any, name: str, db: FakeDatabase, password: str) -> None:
+    """The order a rotation function follows: the new value is current before the old one stops."""
+    sm.put_secret_value(SecretId=name, SecretString=json.dumps({"username": "app", "password": password}))
+    db.password = password
+
+
+def test_rotation_mid_traffic_has_no_failed_invocation(sm: Any, client: Any, proxy: CountingProxy) -> None:
+    name = unique("prod/db")
+    sm.create_secret(Name=name, SecretString=json.dumps({"username": "app", "password": "pw-0"}))
+    db = FakeDatabase("pw-0")
+    secret = Secret(name, client=client, min_refresh_interval=0.01).prefetch()
+
+    @secret.refetch_on(AuthFailedError)
+    def connect() -> str:
+        return db.connect(secret.json()["password"])
+
+    numbers = iter(range(200))
+    numbers_lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        while True:
+            with numbers_lock:
+                number = next(numbers, None)
+            if number is None:
+                return
+            if number == 60:
+                rotate(sm, name, db, "pw-1")  # the other seven threads keep going meanwhile
+            elif number == 130:
+                time.sleep(0.03)  # past min_refresh_interval since the first rotation's refresh
+                rotate(sm, name, db, "pw-2")
+            try:
+                connect()
+                time.sleep(0.001)  # the "query"
+            except Exception as error:
+                failures.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert db.rejected >= 2  # each rotation really broke the cached password at least once
+    assert db.accepted == 200
+    # One fetch at INIT plus exactly one per rotation, however many threads failed.
+    assert proxy.count("GetSecretValue") == 3
+    assert secret.json()["password"] == "pw-2"
+
+
+def test_eight_threads_failing_at_once_share_one_fetch_and_all_retry(
+    sm: Any, client: Any, proxy: CountingProxy
+) -> None:
+    name = unique("prod/db")
+    sm.create_secret(Name=name, SecretString=json.dumps({"password": "old"}))
+    db = FakeDatabase("old")
+    secret = Secret(name, client=client).prefetch()
+    barrier = threading.Barrier(8)
+    calls = collections.Counter[str]()
+
+    @secret.refetch_on(AuthFailedError)
+    def connect() -> str:
+        password = secret.json()["password"]
+        calls[password] += 1
+        if calls[password] <= 8 and password == "old":
+            barrier.wait()  # all eight fail together, holding the old password
+        return db.connect(password)
+
+    rotate(sm, name, db, "new")
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(connect())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results == ["connection"] * 8
+    assert db.rejected == 8
+    assert db.accepted == 8
+    assert proxy.count("GetSecretValue") == 2
+
+
+def test_refetch_on_reraises_the_original_error_unchanged_when_nothing_rotated(
+    sm: Any, client: Any, proxy: CountingProxy
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="stable")
+    secret = Secret(name, client=client, min_refresh_interval=0).prefetch()
+    raised: list[AuthFailedError] = []
+
+    @secret.refetch_on(AuthFailedError, ConnectionError)
+    def connect() -> None:
+        error = AuthFailedError("database is down")
+        raised.append(error)
+        raise error
+
+    with pytest.raises(AuthFailedError) as info:
+        connect()
+
+    assert raised == [info.value]  # called once: no version change, no retry
+    assert info.value.__context__ is None
+    assert info.value.__cause__ is None
+    assert proxy.count("GetSecretValue") == 2  # the refresh looked, found the same version
+
+
+def test_refetch_on_retries_exactly_once(sm: Any, client: Any) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="v1")
+    secret = Secret(name, client=client, min_refresh_interval=0).prefetch()
+    attempts: list[str | bytes] = []
+
+    @secret.refetch_on(AuthFailedError)
+    def connect() -> None:
+        attempts.append(secret.value)
+        if len(attempts) == 1:
+            sm.put_secret_value(SecretId=name, SecretString="v2")
+        raise AuthFailedError(f"attempt {len(attempts)}")
+
+    with pytest.raises(AuthFailedError, match="attempt 2"):
+        connect()
+    assert attempts == ["v1", "v2"]
+
+
+def test_refetch_on_lets_other_errors_through_untouched(sm: Any, client: Any, proxy: CountingProxy) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="v1")
+    secret = Secret(name, client=client).prefetch()
+
+    @secret.refetch_on(AuthFailedError)
+    def broken() -> None:
+        raise KeyError("not an auth error")
+
+    with pytest.raises(KeyError):
+        broken()
+    assert proxy.count("GetSecretValue") == 1
+    assert broken.__name__ == "broken"
+
+
+def test_refetch_on_rate_limits_refreshes_during_an_error_storm(
+    sm: Any, client: Any, proxy: CountingProxy, clock: FakeClock
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="v1")
+    secret = Secret(name, client=client, min_refresh_interval=5).prefetch()
+
+    @secret.refetch_on(AuthFailedError)
+    def connect() -> None:
+        raise AuthFailedError("database down")
+
+    for _ in range(50):
+        with pytest.raises(AuthFailedError):
+            connect()
+    assert proxy.count("GetSecretValue") == 2  # the prefetch, then one refresh per 5 s
+    clock.advance(4.9)
+    for _ in range(50):
+        with pytest.raises(AuthFailedError):
+            connect()
+    assert proxy.count("GetSecretValue") == 2
+    clock.advance(0.1)
+    for _ in range(50):
+        with pytest.raises(AuthFailedError):
+            connect()
+    assert proxy.count("GetSecretValue") == 3
+    assert secret.refresh() is False  # rate-limited too
+    assert proxy.count("GetSecretValue") == 3
+
+
+def test_refetch_on_supports_coroutine_functions(sm: Any, client: Any) -> None:
+    name = unique("prod/db")
+    sm.create_secret(Name=name, SecretString=json.dumps({"password": "a"}))
+    db = FakeDatabase("a")
+    secret = Secret(name, client=client, min_refresh_interval=0).prefetch()
+
+    @secret.refetch_on(AuthFailedError)
+    async def connect() -> str:
+        await asyncio.sleep(0)
+        return db.connect(secret.json()["password"])
+
+    rotate(sm, name, db, "b")
+    assert asyncio.run(connect()) == "connection"
+    assert (db.rejected, db.accepted) == (1, 1)
+
+    @secret.refetch_on(AuthFailedError)
+    async def always_fails() -> None:
+        raise AuthFailedError("down")
+
+    with pytest.raises(AuthFailedError, match="down"):
+        asyncio.run(always_fails())
+
+
+@pytest.mark.parametrize("arguments", [(), (ValueError, "x"), ("AuthFailed",), (ValueError(),)])
+def test_refetch_on_rejects_anything_but_exception_classes(arguments: tuple[Any, ...]) -> None:
+    secret = Secret("any", backend=MemoryBackend({}))
+    with pytest.raises(TypeError, match="exception classes"):
+        secret.refetch_on(*arguments)
+
+
+def test_refresh_reports_whether_the_version_changed(sm: Any, client: Any) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="one")
+    secret = Secret(name, client=client, min_refresh_interval=0)
+    assert secret.refresh() is True  # nothing -> something
+    assert secret.refresh() is False
+    sm.put_secret_value(SecretId=name, SecretString="two")
+    assert secret.refresh() is True
+    assert secret.value == "two"
+
+
+# -- stale-if-error, back-off ----------------------------------------------------------
+
+
+def test_unreachable_secrets_manager_serves_stale_then_raises(
+    monkeypatch: pytest.MonkeyPatch, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    own = AwsStandIn().start()
+    try:
+        for key, value in own.environ().items():
+            monkeypatch.setenv(key, value)
+        name = unique()
+        own.client("secretsmanager").create_secret(Name=name, SecretString="still-good-password")
+        secret = Secret(name, ttl=10, max_stale=60).prefetch()
+        created = _secrets_backends._shared["sdk"].client("secretsmanager")
+        attempts = count_calls(created)
+    finally:
+        own.stop()
+
+    caplog.set_level(logging.DEBUG, logger="lambda_kit")
+    clock.advance(11)
+    assert secret.value == "still-good-password"
+    for _ in range(200):
+        clock.advance(0.2)  # up to 51 s old: inside max_stale
+        assert secret.value == "still-good-password"
+    warnings = [record for record in caplog.records if record.name == "lambda_kit.secrets"]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    assert "EndpointConnectionError" in warnings[0].getMessage()
+    assert 1 < attempts["GetSecretValue"] <= 8  # backed off, not one attempt per read
+
+    clock.advance(10)  # 61 s old
+    with pytest.raises(SecretError) as info:
+        secret.value  # noqa: B018
+    error = info.value
+    assert isinstance(error, LambdaKitError)
+    assert error.context["code"] == "EndpointConnectionError"
+    assert error.context["secret_id"] == name
+    assert "max_stale=60" in str(error)
+    assert "still-good-password" not in str(error) + repr(error) + caplog.text
+
+
+@pytest.mark.usefixtures("proxied_environ")  # the default client, through the proxy
+def test_throttling_backs_off_with_jitter_and_a_bound(
+    sm: Any,
+    proxy: CountingProxy,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    draws = iter([0.0, 1.0, 0.0] * 100)
+    monkeypatch.setattr(secrets, "_random", lambda: next(draws))
+    name = unique()
+    sm.create_secret(Name=name, SecretString="cached-before-throttling")
+    secret = Secret(name, ttl=1, max_stale=10_000, min_refresh_interval=1).prefetch()
+    proxy.fault = lambda op: (400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+
+    attempt_times: list[float] = []
+    step = 0.05
+    for _ in range(int(400 / step)):
+        clock.advance(step)
+        before = proxy.count("GetSecretValue")
+        assert secret.value == "cached-before-throttling"
+        if proxy.count("GetSecretValue") > before:
+            attempt_times.append(clock.now)
+
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempt_times)]
+    assert len(gaps) >= 8
+    for number, gap in enumerate(gaps, start=1):
+        nominal = min(secrets.BACKOFF_CAP, 2.0 ** (number - 1))
+        assert nominal * 0.5 - step <= gap <= nominal + step, (number, gap)
+    assert max(gaps) <= secrets.BACKOFF_CAP + step  # bounded
+    capped = gaps[6:]  # 2**6 > 30: every later gap is jittered within [15, 30] s
+    assert len({round(gap, 1) for gap in capped}) > 1  # jitter: not one fixed period
+    # 400 s of reads every 50 ms (8,000 reads): at most one call per 15 s once capped.
+    assert len(attempt_times) <= 400 / (secrets.BACKOFF_CAP / 2) + 7
+    assert len([r for r in caplog.records if r.name == "lambda_kit.secrets"]) == 1
+
+    proxy.fault = None
+    clock.advance(secrets.BACKOFF_CAP)
+    assert secret.value == "cached-before-throttling"
+    calls = proxy.count("GetSecretValue")
+    for _ in range(100):
+        assert secret.value == "cached-before-throttling"
+    assert proxy.count("GetSecretValue") == calls  # recovered: fresh again
+
+
+def test_throttling_without_a_cached_value_raises_with_the_aws_code(
+    proxy: CountingProxy, client: Any
+) -> None:
+    proxy.fault = lambda op: (400, {"__type": "ThrottlingException", "message": "Rate exceeded."})
+    secret = Secret(unique(), client=client)
+    with pytest.raises(SecretError, match="ThrottlingException") as info:
+        secret.prefetch()
+    assert info.value.context["code"] == "ThrottlingException"
+    assert "Rate exceeded" in str(info.value)
+    with pytest.raises(SecretError, match="Next attempt in"):
+        secret.value  # noqa: B018  # inside the back-off: no call at all
+    assert proxy.count("GetSecretValue") == 1
+
+
+def test_missing_secret_is_a_clear_error(client: Any) -> None:
+    with pytest.raises(SecretError) as info:
+        Secret("does/not/exist", client=client).prefetch()
+    assert info.value.context["code"] == "ResourceNotFoundException"
+    assert "does/not/exist" in str(info.value)
+    assert "no value has been fetched yet" in str(info.value)
+
+
+def test_missing_region_is_a_secret_error_with_the_sdk_error_name() -> None:
+    with pytest.raises(SecretError) as info:
+        Secret("prod/db").prefetch()
+    assert info.value.context["code"] == "NoRegionError"
+
+
+# -- version stages --------------------------------------------------------------------
+
+
+def test_awscurrent_and_awspending_never_share_a_cache_entry(
+    sm: Any, client: Any, proxy: CountingProxy
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="current-value")
+    pending = sm.put_secret_value(SecretId=name, SecretString="pending-value", VersionStages=["AWSPENDING"])
+    current = Secret(name, client=client).prefetch()
+    staged = Secret(name, version_stage="AWSPENDING", client=client).prefetch()
+    pinned = Secret(name, version_id=pending["VersionId"], client=client).prefetch()
+
+    for _ in range(10):
+        assert current.value == "current-value"
+        assert staged.value == "pending-value"
+        assert pinned.value == "pending-value"
+    assert staged.version_id == pinned.version_id == pending["VersionId"] != current.version_id
+    assert proxy.count("GetSecretValue") == 3
+    assert repr(staged) == f"Secret({name!r}, version_stage='AWSPENDING')"
+    assert (
+        repr(pinned) == f"Secret({name!r}, version_stage='AWSCURRENT', version_id={pending['VersionId']!r})"
+    )
+
+
+def test_version_id_with_a_non_default_stage_sends_both(sm: Any, client: Any) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="current")
+    pending = sm.put_secret_value(SecretId=name, SecretString="pending", VersionStages=["AWSPENDING"])
+    both = Secret(name, version_id=pending["VersionId"], version_stage="AWSPENDING", client=client)
+    assert both.value == "pending"
+    mismatch = Secret(name, version_id=pending["VersionId"], version_stage="AWSPREVIOUS", client=client)
+    with pytest.raises(SecretError):
+        mismatch.prefetch()
+
+
+# -- json ------------------------------------------------------------------------------
+
+
+def test_json_is_parsed_once_per_version(sm: Any, client: Any, clock: FakeClock) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString='{"user": "app", "password": "pw"}')
+    secret = Secret(name, client=client, ttl=10).prefetch()
+    first = secret.json()
+    assert secret.json() is first
+    clock.advance(11)  # refetched, same version: still parsed once
+    assert secret.json() is first
+    sm.put_secret_value(SecretId=name, SecretString='{"user": "app", "password": "pw2"}')
+    clock.advance(11)
+    assert secret.json() == {"user": "app", "password": "pw2"}
+    assert secret.json() is not first
+
+
+def test_json_of_a_binary_secret_and_json_errors_never_quote_the_value(sm: Any, client: Any) -> None:
+    good, bad, raw = unique(), unique(), unique()
+    sm.create_secret(Name=good, SecretBinary=b'{"k": 1}')
+    sm.create_secret(Name=bad, SecretString="not-json-TOPSECRET")
+    sm.create_secret(Name=raw, SecretBinary=b"\xffTOPSECRET\xfe")
+    assert Secret(good, client=client).json() == {"k": 1}
+    for name in (bad, raw):
+        with pytest.raises(SecretError) as info:
+            Secret(name, client=client).json()
+        text = "".join(traceback.format_exception(info.value))
+        assert "TOPSECRET" not in text
+        assert "\\xff" not in text
+        assert info.value.context["code"] == "InvalidJSON"
+        assert info.value.__cause__ is None
+        assert info.value.__context__ is None
+
+
+# -- parameters ------------------------------------------------------------------------
+
+
+def test_parameters_string_and_securestring(aws: AwsStandIn, proxy: CountingProxy, clock: FakeClock) -> None:
+    admin = aws.client("ssm")
+    plain, secure = unique("/app"), unique("/app")
+    admin.put_parameter(Name=plain, Value='{"flag": true}', Type="String")
+    admin.put_parameter(Name=secure, Value="secure-param-value", Type="SecureString")
+    ssm = make_client(proxy.url, "ssm")
+
+    flags = Parameter(plain, client=ssm, ttl=10, min_refresh_interval=0).prefetch()
+    token = Parameter(secure, client=ssm).prefetch()
+    for _ in range(100):
+        assert flags.json() == {"flag": True}
+        assert token.value == "secure-param-value"
+    assert proxy.count("GetParameter") == 2
+    assert flags.version_id == "1"
+    assert repr(token) == f"Parameter({secure!r}, with_decryption=True)"
+
+    admin.put_parameter(Name=plain, Value='{"flag": false}', Type="String", Overwrite=True)
+    assert flags.refresh() is True
+    assert flags.json() == {"flag": False}
+    assert flags.version_id == "2"
+    assert Parameter(secure, client=ssm, with_decryption=False).value != "secure-param-value"
+
+    with pytest.raises(SecretError) as info:
+        Parameter(unique("/missing"), client=ssm).prefetch()
+    assert info.value.context["code"] == "ParameterNotFound"
+
+
+@pytest.mark.usefixtures("proxied_environ")
+def test_parameter_default_client_and_stale_if_error(
+    aws: AwsStandIn, proxy: CountingProxy, clock: FakeClock
+) -> None:
+    name = unique("/app")
+    aws.client("ssm").put_parameter(Name=name, Value="param-v1", Type="String")
+    parameter = Parameter(name, ttl=5, max_stale=20).prefetch()
+    proxy.fault = lambda op: (400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+    clock.advance(6)
+    assert parameter.value == "param-v1"
+    clock.advance(20)
+    with pytest.raises(SecretError, match="ThrottlingException"):
+        parameter.value  # noqa: B018
+
+
+# -- the Parameters and Secrets extension ----------------------------------------------
+
+
+class ExtensionStandIn:
+    """The Parameters and Secrets Lambda Extension, reading from moto: 400 until ready."""
+
+    def __init__(self, aws: AwsStandIn, token: str) -> None:
+        self.ready = False
+        self.garbage = False
+        self.requests: list[str] = []
+        self.bad_tokens = 0
+        secrets_client = aws.client("secretsmanager")
+        ssm_client = aws.client("ssm")
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def do_GET(self) -> None:
+                stand_in.requests.append(self.path)
+                if self.headers.get("X-Aws-Parameters-Secrets-Token") != token:
+                    stand_in.bad_tokens += 1
+                    return self._send(401, {"message": "missing token"})
+                if not stand_in.ready:
+                    return self._send(400, {"message": "not ready to serve traffic, please wait"})
+                if stand_in.garbage:
+                    return self._send(200, {"unexpected": "shape"})
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                if url.path == "/secretsmanager/get":
+                    params = {"SecretId": query["secretId"]}
+                    if "versionStage" in query:
+                        params["VersionStage"] = query["versionStage"]
+                    if "versionId" in query:
+                        params["VersionId"] = query["versionId"]
+                    answer = secrets_client.get_secret_value(**params)
+                    document: dict[str, Any] = {"Name": answer["Name"], "VersionId": answer["VersionId"]}
+                    if "SecretString" in answer:
+                        document["SecretString"] = answer["SecretString"]
+                    else:
+                        document["SecretBinary"] = base64.b64encode(answer["SecretBinary"]).decode()
+                    return self._send(200, document)
+                decrypt = query.get("withDecryption") == "true"
+                parameter = ssm_client.get_parameter(Name=query["name"], WithDecryption=decrypt)["Parameter"]
+                return self._send(
+                    200, {"Parameter": {"Value": parameter["Value"], "Version": parameter["Version"]}}
+                )
+
+            def _send(self, status: int, document: dict[str, Any]) -> None:
+                data = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def extension(aws: AwsStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[ExtensionStandIn]:
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token-for-the-extension")
+    stand_in = ExtensionStandIn(aws, "session-token-for-the-extension")
+    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(stand_in.port))
+    yield stand_in
+    stand_in.close()
+
+
+def test_extension_falls_back_to_the_sdk_during_init_then_serves_warm_reads(
+    sm: Any, client: Any, proxy: CountingProxy, extension: ExtensionStandIn, clock: FakeClock
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretBinary=b"\x01binary-from-extension\x02")
+    secret = Secret(name, backend="extension", client=client, ttl=10).prefetch()  # INIT: 400
+    assert secret.value == b"\x01binary-from-extension\x02"
+    assert len(extension.requests) == 1
+    assert proxy.count("GetSecretValue") == 1
+
+    extension.ready = True
+    clock.advance(11)
+    assert secret.value == b"\x01binary-from-extension\x02"
+    assert len(extension.requests) == 2
+    assert proxy.count("GetSecretValue") == 1
+    assert extension.requests[-1] == f"/secretsmanager/get?secretId={urllib.parse.quote(name, safe='')}" + (
+        "&versionStage=AWSCURRENT"
+    )
+    assert extension.bad_tokens == 0
+
+    clock.advance(5)
+    secret.refresh()  # forced: straight to Secrets Manager, past the extension's own cache
+    assert len(extension.requests) == 2
+    assert proxy.count("GetSecretValue") == 2
+
+
+def test_extension_serves_parameters_and_pinned_versions(
+    aws: AwsStandIn, sm: Any, extension: ExtensionStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extension.ready = True
+    name = unique("/ext")
+    aws.client("ssm").put_parameter(Name=name, Value="from-extension", Type="SecureString")
+    secret_name = unique()
+    sm.create_secret(Name=secret_name, SecretString="first")
+    pending = sm.put_secret_value(SecretId=secret_name, SecretString="second", VersionStages=["AWSPENDING"])
+    monkeypatch.setenv("LAMBDA_KIT_SECRETS_BACKEND", "extension")  # no SDK configured at all
+
+    assert Parameter(name).value == "from-extension"
+    assert Secret(secret_name, version_id=pending["VersionId"]).value == "second"
+    assert len(extension.requests) == 2
+    assert "withDecryption=true" in extension.requests[0]
+    assert f"versionId={pending['VersionId']}" in extension.requests[1]
+    assert isinstance(_secrets_backends._shared["extension"], ExtensionBackend)
+
+
+def test_extension_absent_falls_back_to_the_sdk(
+    sm: Any, client: Any, proxy: CountingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    name = unique()
+    sm.create_secret(Name=name, SecretString="sdk-value")
+    ssm_admin_name = unique("/p")
+    backend = ExtensionBackend(port=port, fallback=SdkBackend(secretsmanager=client), timeout=0.5)
+    assert Secret(name, backend=backend).value == "sdk-value"
+    assert proxy.count("GetSecretValue") == 1
+    assert f"port={port}" in repr(backend)
+    with pytest.raises(SecretError):
+        Parameter(ssm_admin_name, backend=backend).prefetch()  # falls back to an SSM client: no region
+
+
+def test_extension_port_and_timeout_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "not-a-port")
+    with pytest.raises(ConfigurationError, match="PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):
+        ExtensionBackend()
+    with pytest.raises(ConfigurationError, match="port"):
+        ExtensionBackend(port=70000)
+    with pytest.raises(ConfigurationError, match="timeout"):
+        ExtensionBackend(port=2773, timeout=0)
+    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "")
+    assert ExtensionBackend().port == 2773
+    with pytest.raises(ConfigurationError, match="read_timeout"):
+        SdkBackend(read_timeout=-1)
+
+
+@given(
+    value=st.one_of(st.text(min_size=1, max_size=300), st.binary(min_size=1, max_size=300)),
+    version=st.text(min_size=1, max_size=64),
+)
+def test_extension_secret_answers_round_trip(value: str | bytes, version: str) -> None:
+    document: dict[str, Any] = {"Name": "n", "VersionId": version}
+    if isinstance(value, bytes):
+        document["SecretBinary"] = base64.b64encode(value).decode()
+    else:
+        document["SecretString"] = value
+    assert _secrets_backends.parse_extension_secret(json.dumps(document).encode()) == (value, version)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+DOCUMENTS = st.fixed_dictionaries(
+    {},
+    optional={
+        "VersionId": JSON,
+        "SecretString": JSON,
+        "SecretBinary": JSON | st.binary(max_size=30).map(lambda b: base64.b64encode(b).decode()),
+        "Parameter": st.fixed_dictionaries({}, optional={"Value": JSON, "Version": JSON}),
+    },
+)
+
+
+@given(
+    body=st.one_of(
+        st.binary(max_size=200),
+        JSON.map(lambda v: json.dumps(v).encode()),
+        DOCUMENTS.map(lambda v: json.dumps(v).encode()),
+    )
+)
+def test_extension_parsers_turn_any_bad_answer_into_value_error(body: bytes) -> None:
+    for parse in (_secrets_backends.parse_extension_secret, _secrets_backends.parse_extension_parameter):
+        try:
+            value, version = parse(body)
+        except ValueError as error:
+            assert "extension" in str(error)  # noqa: PT017 - each parser may accept or reject
+        else:
+            assert isinstance(value, (str, bytes))
+            assert isinstance(version, str)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"VersionId": "v", "SecretBinary": "***not base64***"},
+        {"VersionId": "v"},
+        {"SecretString": "x"},
+        ["not", "an", "object"],
+    ],
+)
+def test_extension_secret_rejects_malformed_documents(document: Any) -> None:
+    with pytest.raises(ValueError, match="extension"):
+        _secrets_backends.parse_extension_secret(json.dumps(document).encode())
+
+
+def test_extension_parameter_parser() -> None:
+    assert _secrets_backends.parse_extension_parameter(b'{"Parameter": {"Value": "v", "Version": 3}}') == (
+        "v",
+        "3",
+    )
+    for bad in (b"nope", b'{"Parameter": {"Value": "v", "Version": true}}', b"[]"):
+        with pytest.raises(ValueError, match="extension"):
+            _secrets_backends.parse_extension_parameter(bad)
+
+
+# -- SnapStart -------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("proxied_environ")
+def test_values_fetched_before_a_snapshot_are_refetched_after_restore(
+    sm: Any, proxy: CountingProxy, clock: FakeClock
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="before-snapshot")
+    secret = Secret(name).prefetch()
+    backend = _secrets_backends._shared["sdk"]
+    old_client = backend.client("secretsmanager")
+    sm.put_secret_value(SecretId=name, SecretString="after-restore")
+
+    simulate_restore()
+    assert proxy.count("GetSecretValue") == 1  # lazily: the restore itself stays fast
+    assert secret.value == "after-restore"
+    assert proxy.count("GetSecretValue") == 2
+    assert backend.client("secretsmanager") is not old_client  # fresh credentials and sockets
+
+
+def test_after_restore_a_failed_refetch_never_serves_the_snapshot_value(
+    sm: Any, client: Any, proxy: CountingProxy
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="from-the-snapshot")
+    secret = Secret(name, client=client, max_stale=10_000).prefetch()
+    simulate_restore()
+    proxy.fault = lambda op: (400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+    with pytest.raises(SecretError, match="SnapStart"):
+        secret.value  # noqa: B018
+
+
+# -- never leak the value --------------------------------------------------------------
+
+
+def test_no_secret_value_in_any_log_repr_or_error(
+    sm: Any,
+    proxy: CountingProxy,
+    client: Any,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    marker = "S3CR3T-" + uuid.uuid4().hex
+    caplog.set_level(logging.DEBUG, logger="lambda_kit")
+    name = unique()
+    sm.create_secret(Name=name, SecretString=json.dumps({"password": marker}))
+    texts: list[str] = []
+    secret = Secret(name, client=client, ttl=5, max_stale=10, min_refresh_interval=0).prefetch()
+    texts += [
+        repr(secret),
+        str(secret),
+        f"{secret}",
+        repr(_secrets_backends.SdkBackend(secretsmanager=client)),
+    ]
+    texts.append(repr(secret._get_backend()))
+
+    @secret.refetch_on(AuthFailedError)
+    def connect() -> None:
+        raise AuthFailedError("login failed")
+
+    with pytest.raises(AuthFailedError) as auth:
+        connect()
+    texts.append("".join(traceback.format_exception(auth.value)))
+
+    proxy.fault = lambda op: (400, {"__type": "InternalServiceError", "message": "boom"})
+    clock.advance(6)
+    assert secret.json()["password"] == marker  # stale, with a warning
+    clock.advance(10)
+    with pytest.raises(SecretError) as info:
+        secret.value  # noqa: B018
+    for error in (info.value, *chain(info.value)):
+        texts += [str(error), repr(error), repr(getattr(error, "context", ""))]
+    texts.append("".join(traceback.format_exception(info.value)))
+    with pytest.raises(SecretError) as refreshing:
+        secret.refresh()
+    texts.append("".join(traceback.format_exception(refreshing.value)))
+
+    captured = capsys.readouterr()
+    texts += [caplog.text, captured.out, captured.err]
+    everything = "\n".join(texts)
+    assert "InternalServiceError" in everything  # the errors were really captured
+    assert "lambda_kit.secrets" in caplog.text or "serving the cached version" in caplog.text
+    assert marker not in everything
+    assert "S3CR3T" not in everything
+
+
+def chain(error: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    current = error.__cause__ or error.__context__
+    while current is not None:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+# -- custom backends and configuration -------------------------------------------------
+
+
+class MemoryBackend:
+    """An in-memory backend: values by id, errors on demand."""
+
+    def __init__(self, values: dict[str, str | bytes]) -> None:
+        self.values = values
+        self.calls = 0
+        self.error: Exception | None = None
+
+    def get_secret_value(
+        self, secret_id: str, *, version_stage: str | None, version_id: str | None, forced: bool
+    ) -> tuple[str | bytes, str]:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        value = self.values[secret_id]
+        return value, f"v-{hash(value)}"
+
+    def get_parameter(self, name: str, *, with_decryption: bool, forced: bool) -> tuple[str, str]:
+        value = self.get_secret_value(name, version_stage=None, version_id=None, forced=forced)[0]
+        return str(value), "1"
+
+
+def test_a_custom_backends_own_errors_become_secret_errors(clock: FakeClock) -> None:
+    backend = MemoryBackend({"db": "memory-value"})
+    secret = Secret("db", backend=backend, ttl=1, max_stale=1)
+    assert secret.value == "memory-value"
+    backend.error = KeyError("memory-value")
+    clock.advance(2.5)
+    with pytest.raises(SecretError) as info:
+        secret.value  # noqa: B018
+    assert info.value.context["code"] == "KeyError"
+    assert "memory-value" not in str(info.value)
+    assert isinstance(info.value.__cause__, SecretError)
+    assert isinstance(info.value.__cause__.__cause__, KeyError)
+
+
+def test_an_empty_response_is_an_error() -> None:
+    class Empty:
+        def get_secret_value(self, **kwargs: Any) -> dict[str, Any]:
+            return {"VersionId": "x"}
+
+        def get_parameter(self, **kwargs: Any) -> dict[str, Any]:
+            return {"Parameter": {"Version": 1}}
+
+    with pytest.raises(SecretError, match="neither SecretString nor SecretBinary"):
+        Secret("x", client=Empty()).prefetch()
+    with pytest.raises(SecretError, match="no Value"):
+        Parameter("x", client=Empty()).prefetch()
+
+
+def test_settings_come_from_arguments_then_environment(
+    monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    backend = MemoryBackend({"db": "x"})
+    monkeypatch.setenv("LAMBDA_KIT_SECRETS_TTL", "20")
+    monkeypatch.setenv("LAMBDA_KIT_SECRETS_MAX_STALE", "0")
+    monkeypatch.setenv("LAMBDA_KIT_SECRETS_MIN_REFRESH_INTERVAL", "0")
+    secret = Secret("db", backend=backend)
+    assert (secret._ttl, secret._max_stale, secret._min_interval) == (20.0, 0.0, 0.0)
+    explicit = Secret("db", backend=backend, ttl=5, max_stale=7, min_refresh_interval=2)
+    assert (explicit._ttl, explicit._max_stale, explicit._min_interval) == (5.0, 7.0, 2.0)
+    monkeypatch.delenv("LAMBDA_KIT_SECRETS_TTL")
+    assert Secret("db", backend=backend)._ttl == secrets.DEFAULT_TTL
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"ttl": 0}, "ttl"),
+        ({"ttl": float("inf")}, "ttl"),
+        ({"ttl": True}, "ttl"),
+        ({"max_stale": -1}, "max_stale"),
+        ({"min_refresh_interval": float("nan")}, "min_refresh_interval"),
+        ({"backend": "carrier-pigeon"}, "backend"),
+        ({"version_stage": ""}, "version_stage"),
+        ({"version_id": "short"}, "version_id"),
+        ({"client": object(), "backend": MemoryBackend({})}, "either client"),
+    ],
+)
+def test_invalid_settings_are_configuration_errors(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        Secret("db", **kwargs)
+
+
+def test_invalid_names_and_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigurationError, match="secret_id"):
+        Secret("")
+    with pytest.raises(ConfigurationError, match="name"):
+        Parameter("x" * 2049)
+    monkeypatch.setenv("LAMBDA_KIT_SECRETS_BACKEND", "nope")
+    with pytest.raises(ConfigurationError, match="LAMBDA_KIT_SECRETS_BACKEND"):
+        Secret("db")
+    monkeypatch.setenv("LAMBDA_KIT_SECRETS_BACKEND", " SDK ")
+    assert Secret("db")._backend == "sdk"
+
+
+def test_unknown_module_attribute() -> None:
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        secrets.no_such_thing  # noqa: B018
+    assert secrets.SdkBackend is SdkBackend
+
+
+# -- hypothesis over ids, values, stages and TTLs, against moto ------------------------
+
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_+=.@-"
+_shared_aws: dict[str, Any] = {}
+
+
+@given(
+    secret_id=st.text(alphabet=_ID_ALPHABET, min_size=1, max_size=40),
+    value=st.one_of(
+        st.text(alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=500),
+        st.binary(min_size=1, max_size=500),
+    ),
+    stage=st.one_of(
+        st.just("AWSPENDING"),
+        st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789", min_size=1, max_size=20),
+    ),
+    ttl=st.floats(min_value=0.5, max_value=86_400, allow_nan=False),
+)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_id_value_stage_and_ttl(
+    aws: AwsStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    secret_id: str,
+    value: str | bytes,
+    stage: str,
+    ttl: float,
+) -> None:
+    if "client" not in _shared_aws:
+        _shared_aws["admin"] = aws.client("secretsmanager")
+        _shared_aws["client"] = make_client(aws.endpoint_url)
+        _shared_aws["calls"] = count_calls(_shared_aws["client"])
+    admin, client, calls = _shared_aws["admin"], _shared_aws["client"], _shared_aws["calls"]
+    clock = FakeClock()
+    monkeypatch.setattr(secrets, "_monotonic", clock)
+    name = f"h{uuid.uuid4().hex[:8]}/{secret_id}"
+    admin.create_secret(Name=name, SecretString="the-current-one")
+    put = {"SecretString": value} if isinstance(value, str) else {"SecretBinary": value}
+    staged = admin.put_secret_value(SecretId=name, VersionStages=[stage], **put)
+
+    secret = Secret(name, version_stage=stage, ttl=ttl, client=client)
+    current = Secret(name, client=client)
+    before = calls["GetSecretValue"]
+    assert secret.value == value
+    assert secret.version_id == staged["VersionId"]
+    if stage != "AWSCURRENT":
+        assert current.value == "the-current-one"
+    assert repr(secret) == f"Secret({name!r}, version_stage={stage!r})"
+    fetched = calls["GetSecretValue"]
+
+    clock.advance(ttl * 0.899)
+    assert secret.value == value
+    assert calls["GetSecretValue"] == fetched
+    clock.advance(ttl * 0.102)
+    assert secret.value == value
+    assert calls["GetSecretValue"] == fetched + 1
+    assert fetched - before == (2 if stage != "AWSCURRENT" else 1)
+
+
+# -- import cost -----------------------------------------------------------------------
+
+
+def test_import_loads_only_the_standard_library() -> None:
+    env = {
+        name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))
+    }
+    code = "import sys, lambda_kit.secrets\nprint('\\n'.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    loaded = set(result.stdout.split())
+    assert "lambda_kit.secrets" in loaded
+    heavy = [
+        "boto3",
+        "botocore",
+        "urllib3",
+        "pydantic",
+        "google.protobuf",
+        "aiohttp",
+        "asyncio",
+        "aws_embedded_metrics",
+        "typing",
+        "logging",
+        "json",
+        "http.client",
+        "lambda_kit._secrets_backends",
+        "lambda_kit.lifecycle",
+    ]
+    assert [name for name in heavy if name in loaded] == []
+
+
+# -- edges -----------------------------------------------------------------------------
+
+
+def test_version_id_fetches_when_nothing_is_cached() -> None:
+    backend = MemoryBackend({"db": "x"})
+    assert Secret("db", backend=backend).version_id == f"v-{hash('x')}"
+    assert backend.calls == 1
+
+
+def test_refetch_on_reraises_the_original_when_the_refresh_itself_fails(clock: FakeClock) -> None:
+    backend = MemoryBackend({"db": "x"})
+    secret = Secret("db", backend=backend, ttl=10, max_stale=0.5, min_refresh_interval=0).prefetch()
+    clock.advance(1)
+    backend.error = ConnectionError("secrets manager unreachable")
+    original = AuthFailedError("login failed")
+
+    @secret.refetch_on(AuthFailedError)
+    def connect() -> None:
+        raise original
+
+    with pytest.raises(AuthFailedError) as info:
+        connect()
+    assert info.value is original
+    assert original.__context__ is None
+
+
+def test_a_first_fetch_in_flight_is_shared_by_readers_that_have_nothing_yet() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    class SlowBackend(MemoryBackend):
+        def get_secret_value(self, secret_id: str, **kwargs: Any) -> tuple[str | bytes, str]:
+            started.set()
+            release.wait(10)
+            return super().get_secret_value(secret_id, **kwargs)
+
+    backend = SlowBackend({"db": "slow-value"})
+    secret = Secret("db", backend=backend)
+    results: list[str | bytes] = []
+    first = threading.Thread(target=lambda: results.append(secret.value))
+    first.start()
+    started.wait(10)
+    second = threading.Thread(target=lambda: results.append(secret.value))
+    second.start()
+    release.set()
+    first.join()
+    second.join()
+    assert results == ["slow-value", "slow-value"]
+    assert backend.calls == 1
+
+
+def test_restore_before_any_fetch_is_harmless() -> None:
+    backend = MemoryBackend({"db": "x"})
+    secret = Secret("db", backend=backend)
+    simulate_restore()
+    assert secret.value == "x"
+    assert backend.calls == 1
+
+
+def test_extension_garbage_falls_back_and_forced_parameter_refresh_skips_it(
+    aws: AwsStandIn, sm: Any, extension: ExtensionStandIn, proxy: CountingProxy
+) -> None:
+    extension.ready = True
+    extension.garbage = True
+    name, parameter_name = unique(), unique("/ext")
+    sm.create_secret(Name=name, SecretString="from-sdk")
+    aws.client("ssm").put_parameter(Name=parameter_name, Value="param-from-sdk", Type="String")
+    fallback = SdkBackend(secretsmanager=make_client(proxy.url), ssm=make_client(proxy.url, "ssm"))
+    backend = ExtensionBackend(fallback=fallback)
+    assert Secret(name, backend=backend).value == "from-sdk"
+    parameter = Parameter(parameter_name, backend=backend, min_refresh_interval=0)
+    assert parameter.value == "param-from-sdk"
+    assert len(extension.requests) == 2
+    assert proxy.count("GetSecretValue") == 1
+    assert proxy.count("GetParameter") == 1
+    parameter.refresh()
+    assert len(extension.requests) == 2
+    assert proxy.count("GetParameter") == 2
+
+
+@pytest.mark.usefixtures("proxied_environ")
+def test_one_shared_sdk_backend_serves_secrets_manager_and_ssm(
+    aws: AwsStandIn, sm: Any, proxy: CountingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, parameter_name = unique(), unique("/both")
+    sm.create_secret(Name=name, SecretString="s")
+    aws.client("ssm").put_parameter(Name=parameter_name, Value="p", Type="String")
+    assert Secret(name).value == "s"
+    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "9")  # nothing listens: SDK fallback
+    assert Parameter(parameter_name, backend="extension").value == "p"
+    shared = _secrets_backends._shared
+    assert shared["extension"]._fallback is shared["sdk"]
+    assert "secretsmanager, ssm" in repr(shared["sdk"])
