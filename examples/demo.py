@@ -1,4 +1,4 @@
-"""``make demo``: the naive and the plain example, benched side by side.
+"""``make demo``: the naive, the plain and the tuned example, benched side by side.
 
 Starts a moto stand-in for AWS on 127.0.0.1, stores the demo database secret in it,
 then runs both handlers under the emulator (the real awslambdaric runtime client):
@@ -17,7 +17,7 @@ from lambda_kit.emulator import AwsStandIn
 from lambda_kit.emulator.bench import BenchResult, Progress, format_comparison, format_report, run_bench
 
 HERE = Path(__file__).resolve().parent
-EXAMPLES = ("naive", "plain")
+EXAMPLES = ("naive", "plain", "tuned")
 
 
 def main(cold: int = 5, warm: int = 50) -> int:

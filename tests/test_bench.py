@@ -169,7 +169,12 @@ def test_demo_shows_the_naive_handler_calling_aws_every_time(capsys: pytest.Capt
     assert demo.main(cold=1, warm=3) == 0  # type: ignore[attr-defined]
     out = capsys.readouterr().out
     naive, _, rest = out.partition("lambda-kit bench: examples/plain")
-    plain, _, side_by_side = rest.partition("Side by side:")
+    plain, _, rest = rest.partition("lambda-kit bench: examples/tuned")
+    tuned, _, side_by_side = rest.partition("Side by side:")
+    assert "secretsmanager.GetSecretValue             1.00      0.00" in tuned  # INIT only
+    assert "PutMetricData" not in tuned
+    assert "Nothing would throttle at this rate." in tuned
+    assert "examples/tuned" in side_by_side
     assert "cloudwatch.PutMetricData                  1.00      1.00" in naive
     assert "secretsmanager.GetSecretValue             1.00      1.00" in naive
     assert "PutMetricData at 6,000 requests/s is 12.0x its default quota" in naive

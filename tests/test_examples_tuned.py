@@ -1,0 +1,68 @@
+"""examples/tuned: its core logic without any event, and its handler against the AWS stand-in."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from lambda_kit.emulator import AwsStandIn
+from lambda_kit.testing import capture_metrics, events, invoke, reset_lifecycle
+
+TUNED = Path(__file__).parent.parent / "examples" / "tuned"
+
+
+@pytest.fixture
+def tuned_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.syspath_prepend(str(TUNED))
+    yield
+    for name in ("app", "orders"):
+        sys.modules.pop(name, None)
+
+
+class FakeDatabase:
+    def user(self) -> str:
+        return "app"
+
+
+def test_core_logic_needs_no_event(tuned_path: None) -> None:
+    orders = importlib.import_module("orders")
+    assert orders.get_order(FakeDatabase(), "42") == orders.OrderView(order_id="42", user="app")
+    with pytest.raises(ValueError, match="blank"):
+        orders.get_order(FakeDatabase(), "  ")
+
+
+@pytest.fixture
+def app(tuned_path: None, aws: AwsStandIn, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    secret = {"username": "app", "password": "s3cr3t-pw"}
+    client = aws.client("secretsmanager")
+    try:
+        client.create_secret(Name="demo/tuned-test", SecretString=json.dumps(secret))
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId="demo/tuned-test", SecretString=json.dumps(secret))
+    for key, value in aws.environ().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DB_SECRET_ID", "demo/tuned-test")
+    reset_lifecycle()
+    return importlib.import_module("app")
+
+
+def test_handler_serves_the_order_and_writes_metrics(app: ModuleType) -> None:
+    with capture_metrics() as captured:
+        first = invoke(app.handler, events.api_gateway_v1("GET", "/orders/42"))
+        second = invoke(app.handler, events.api_gateway_v1("GET", "/orders/7"))
+    assert first["statusCode"] == 200
+    assert json.loads(first["body"]) == {"order_id": "42", "user": "app"}
+    assert json.loads(second["body"])["order_id"] == "7"
+    assert "s3cr3t-pw" not in first["body"]
+    names = [record.name for record in captured.records]
+    assert names.count("ColdStart") == 1
+    assert names.count("Requests") == 2
+    blank = invoke(app.handler, events.api_gateway_v2("GET", "/orders/%20"))  # v2 paths arrive encoded
+    assert blank["statusCode"] == 400
+    assert json.loads(blank["body"]) == {"message": "order_id must not be blank", "error": "ValueError"}
