@@ -1,0 +1,308 @@
+"""boto3 clients made once per execution environment, tuned for Lambda, SnapStart-safe.
+
+Creating a boto3 client costs milliseconds of CPU (loading the service model,
+resolving credentials and the endpoint) and its first call opens a new TCP + TLS
+connection. :func:`client` creates each client once, on first use, and returns
+the same object to every later call with the same arguments, so its connection
+pool is reused across invocations. Clients come with a botocore ``Config`` suited
+to Lambda, each value overridable by keyword:
+
+* ``retries={"mode": "standard", "max_attempts": 3}``: the SDKs' standard retry
+  mode (exponential backoff with jitter, a retry quota) instead of "legacy";
+* ``tcp_keepalive=True``: keep-alive probes on pooled connections;
+* ``connect_timeout=2`` and ``read_timeout=10`` seconds instead of botocore's 60
+  and 60, which outlast every Lambda timeout that matters
+  (``LAMBDA_KIT_AWS_CONNECT_TIMEOUT``, ``LAMBDA_KIT_AWS_READ_TIMEOUT``);
+* ``max_pool_connections``: 10, or the function's concurrency on Lambda Managed
+  Instances (``AWS_LAMBDA_MAX_CONCURRENCY``).
+
+``client(..., preconnect=True)`` (or :func:`warm`) opens the connection during
+INIT. After a SnapStart restore every client is dropped (its connections and the
+credentials it resolved belong to the snapshot) and the warmed ones are created
+and warmed again. boto3 is imported on the first call, never at import.
+
+Example:
+    >>> from lambda_kit import aws
+    >>> sqs = aws.client("sqs", preconnect=True)  # at module scope, during INIT  # doctest: +SKIP
+    >>> def handler(event: dict, context: object) -> None:
+    ...     sqs.send_message(QueueUrl=event["queue"], MessageBody="hi")
+"""
+
+from __future__ import annotations
+
+import _thread  # threading's RLock without importing threading
+import os
+
+from lambda_kit.exceptions import ConfigurationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+__all__ = ["ClientCache", "clear", "client", "default_config", "warm"]
+
+DEFAULT_CONNECT_TIMEOUT: Final = 2.0
+DEFAULT_READ_TIMEOUT: Final = 10.0
+DEFAULT_MAX_ATTEMPTS: Final = 3
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a Config value (dicts and lists of plain values)."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(key), _frozen(item)) for key, item in value.items()))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_frozen(item) for item in value]
+        return ("<set>", *sorted(items, key=repr)) if isinstance(value, (set, frozenset)) else tuple(items)
+    hash(value)  # raises TypeError for what cannot be part of a cache key
+    return value
+
+
+def default_config() -> dict[str, Any]:
+    """The botocore ``Config`` keywords lambda-kit starts from (before your overrides).
+
+    Example:
+        >>> default_config()["retries"]
+        {'mode': 'standard', 'max_attempts': 3}
+    """
+    from lambda_kit._config import UNSET, parse_float, resolve
+    from lambda_kit.http import default_pool_size
+
+    def seconds(value: float) -> bool:
+        return 0 < value < float("inf")
+
+    return {
+        "retries": {"mode": "standard", "max_attempts": DEFAULT_MAX_ATTEMPTS},
+        "tcp_keepalive": True,
+        "connect_timeout": resolve(
+            "aws_connect_timeout",
+            UNSET,
+            DEFAULT_CONNECT_TIMEOUT,
+            parse_float,
+            check=seconds,
+            valid="a finite number of seconds > 0",
+        ),
+        "read_timeout": resolve(
+            "aws_read_timeout",
+            UNSET,
+            DEFAULT_READ_TIMEOUT,
+            parse_float,
+            check=seconds,
+            valid="a finite number of seconds > 0",
+        ),
+        "max_pool_connections": default_pool_size(),
+    }
+
+
+class ClientCache:
+    """A thread-safe cache of boto3 clients keyed by service, region, endpoint and Config.
+
+    :func:`client` uses one shared instance; make your own to keep a separate set
+    (for example with a different boto3 session's credentials in tests).
+
+    Example:
+        >>> cache = ClientCache()
+        >>> s3 = cache.client("s3", region="eu-west-1")  # doctest: +SKIP
+        >>> s3 is cache.client("s3", region="eu-west-1")  # doctest: +SKIP
+        True
+    """
+
+    def __init__(self) -> None:
+        self._lock = _thread.RLock()
+        self._clients: dict[tuple[Any, ...], Any] = {}
+        self._warmed: dict[tuple[Any, ...], tuple[str, str | None, str | None, dict[str, Any]]] = {}
+        self._session: Any = None
+        self._defaults: dict[str, Any] | None = None
+        self._hooks = False
+
+    def client(
+        self,
+        service: str,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        preconnect: bool = False,
+        **config: Any,
+    ) -> Any:
+        """The cached client for these arguments, created on first use.
+
+        Args:
+            service: The boto3 service name (``"s3"``, ``"secretsmanager"``...).
+            region: The region; ``None`` means ``AWS_REGION`` / ``AWS_DEFAULT_REGION``.
+            endpoint_url: A custom endpoint; ``None`` lets boto3 decide (it honours
+                ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>``).
+            preconnect: Open a connection to the service's endpoint now (see :func:`warm`).
+            **config: ``botocore.config.Config`` keywords, over lambda-kit's defaults.
+                They are part of the cache key.
+
+        Returns:
+            A boto3 client (``botocore.client.BaseClient``).
+
+        Raises:
+            ConfigurationError: An unknown service, an invalid Config keyword, or a
+                Config value that cannot be part of a cache key.
+        """
+        if region is None:
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        try:
+            key = (
+                (service, region, endpoint_url, _frozen(config))
+                if config
+                else (service, region, endpoint_url)
+            )
+        except TypeError:
+            raise ConfigurationError(
+                f"Invalid Config for {service!r}: every value must be a plain value, dict or list "
+                "(it becomes part of the cache key).",
+                setting="config",
+                value=sorted(config),
+            ) from None
+        made = self._clients.get(key)
+        if made is None:
+            made = self._create(key, service, region, endpoint_url, config)
+        if preconnect:
+            with self._lock:
+                self._warmed[key] = (service, region, endpoint_url, config)
+            warm(made)
+        return made
+
+    def _create(
+        self,
+        key: tuple[Any, ...],
+        service: str,
+        region: str | None,
+        endpoint_url: str | None,
+        config: dict[str, Any],
+    ) -> Any:
+        with self._lock:  # boto3 sessions are not safe to create clients from concurrently
+            made = self._clients.get(key)
+            if made is not None:
+                return made
+            import boto3.session
+            from botocore.config import Config
+            from botocore.exceptions import UnknownServiceError
+
+            if self._defaults is None:
+                self._defaults = default_config()
+            if self._session is None:
+                self._session = boto3.session.Session()
+            try:
+                settings = Config(**{**self._defaults, **config})
+            except TypeError as error:
+                raise ConfigurationError(
+                    f"Invalid Config for {service!r}: {error}; expected keywords of botocore.config.Config.",
+                    setting="config",
+                    value=sorted(config),
+                ) from None
+            try:
+                made = self._session.client(
+                    service, region_name=region, endpoint_url=endpoint_url, config=settings
+                )
+            except UnknownServiceError:
+                known = ", ".join(sorted(self._session.get_available_services())[:8])
+                raise ConfigurationError(
+                    f"Unknown AWS service {service!r}; expected a boto3 service name ({known}, ...).",
+                    setting="service",
+                    value=service,
+                ) from None
+            self._clients = {**self._clients, key: made}  # readers never see a dict mid-update
+            if not self._hooks:
+                self._register_hooks()
+            return made
+
+    def _register_hooks(self) -> None:
+        import weakref
+
+        from lambda_kit import lifecycle
+
+        this = weakref.ref(self)
+
+        def after_restore() -> None:
+            cache = this()
+            if cache is not None:
+                cache._restored()
+
+        self._hooks = True
+        lifecycle.on_after_restore(after_restore)
+
+    def _restored(self) -> None:
+        with self._lock:
+            warmed = list(self._warmed.values())
+        self.clear(keep_warmed=True)
+        for service, region, endpoint_url, config in warmed:
+            try:
+                self.client(service, region=region, endpoint_url=endpoint_url, preconnect=True, **config)
+            except Exception:  # noqa: S112 - a failed re-warm must not fail the restore hook
+                continue
+
+    def clear(self, *, keep_warmed: bool = False) -> None:
+        """Close and forget every client (and the boto3 session, so credentials are re-read)."""
+        with self._lock:
+            clients, self._clients = self._clients, {}
+            self._session = None
+            self._defaults = None
+            if not keep_warmed:
+                self._warmed.clear()
+        for made in clients.values():
+            made.close()  # botocore >= 1.28: closes the client's connection pool
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    def __repr__(self) -> str:
+        return f"ClientCache(clients={len(self._clients)})"
+
+
+_clients = ClientCache()
+
+
+def client(
+    service: str,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    preconnect: bool = False,
+    **config: Any,
+) -> Any:
+    """A boto3 client for ``service``, created once per environment and shared afterwards.
+
+    Same arguments, same client object; a different region, endpoint or Config gives
+    a different client. See :meth:`ClientCache.client` for the arguments.
+
+    Example:
+        >>> from lambda_kit import aws
+        >>> ddb = aws.client("dynamodb", read_timeout=3)  # doctest: +SKIP
+        >>> ddb is aws.client("dynamodb", read_timeout=3)  # doctest: +SKIP
+        True
+    """
+    return _clients.client(service, region=region, endpoint_url=endpoint_url, preconnect=preconnect, **config)
+
+
+def clear() -> None:
+    """Close and forget every client made by :func:`client`."""
+    _clients.clear()
+
+
+def warm(made: Any) -> bool:
+    """Open a TCP (and TLS) connection from ``made``'s pool to its endpoint now.
+
+    Best effort: returns ``False`` instead of raising when the endpoint cannot be
+    reached, a proxy is configured, or the client is not a botocore client. Only
+    the client's regional endpoint is warmed (an S3 bucket's virtual host is not).
+
+    Example:
+        >>> from lambda_kit import aws
+        >>> aws.warm(aws.client("secretsmanager"))  # doctest: +SKIP
+        True
+    """
+    try:
+        endpoint = made._endpoint
+        url: str = endpoint.host
+        http = endpoint.http_session
+        if http._proxy_config.proxy_url_for(url):
+            return False
+        pool = http._get_connection_manager(url).connection_from_url(url)
+    except Exception:  # not a botocore client, or botocore changed its insides
+        return False
+    from lambda_kit import _http_pool
+
+    return _http_pool.warm(pool, 1, float(made.meta.config.connect_timeout or DEFAULT_CONNECT_TIMEOUT)) == 1

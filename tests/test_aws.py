@@ -1,0 +1,242 @@
+"""lambda_kit.aws: cached, Lambda-tuned boto3 clients, against moto on 127.0.0.1.
+
+moto's server (werkzeug) closes the connection after every response, so the
+connections a client opens are counted through a keep-alive front
+(``tests/_tls_server.TLSServer`` with ``upstream=``): it relays each request to
+moto and keeps the client's connection open, and counts accepted TCP connections
+at the socket level. That counts real sockets, unlike urllib3's pool statistics,
+which count connection objects (one object reconnects silently).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _tls_server import TLSServer
+
+from lambda_kit import aws
+from lambda_kit.emulator import AwsStandIn
+from lambda_kit.exceptions import ConfigurationError
+from lambda_kit.testing import simulate_restore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
+@pytest.fixture(scope="module")
+def module_front(aws: AwsStandIn) -> Iterator[TLSServer]:
+    with TLSServer(tls=False, upstream=aws.endpoint_url) as front:
+        yield front
+
+
+@pytest.fixture
+def front(module_front: TLSServer) -> TLSServer:
+    module_front.reset()
+    return module_front
+
+
+@pytest.fixture
+def cache(credentials: None) -> Iterator[aws.ClientCache]:
+    made = aws.ClientCache()
+    yield made
+    made.clear()
+
+
+def test_same_arguments_same_client_other_configuration_other_client(cache: aws.ClientCache) -> None:
+    s3 = cache.client("s3", endpoint_url="http://127.0.0.1:9")
+
+    assert cache.client("s3", endpoint_url="http://127.0.0.1:9") is s3
+    assert cache.client("s3", endpoint_url="http://127.0.0.1:9", read_timeout=3) is not s3
+    assert cache.client("s3", endpoint_url="http://127.0.0.1:9", read_timeout=3) is cache.client(
+        "s3", endpoint_url="http://127.0.0.1:9", read_timeout=3
+    )
+    assert cache.client("s3", region="eu-west-1") is not cache.client("s3", region="eu-central-1")
+    assert cache.client("sqs") is not cache.client("sns")
+    assert len(cache) == 6
+
+
+def test_dict_and_list_config_values_are_part_of_the_key(cache: aws.ClientCache) -> None:
+    first = cache.client("sqs", retries={"mode": "adaptive", "max_attempts": 2})
+    same = cache.client("sqs", retries={"max_attempts": 2, "mode": "adaptive"})
+    other = cache.client("sqs", retries={"mode": "adaptive", "max_attempts": 5})
+
+    assert first is same
+    assert first is not other
+    assert first.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+    assert aws._frozen({"a": [1, {2, 3}]}) == aws._frozen({"a": [1, {3, 2}]})
+
+
+def test_lambda_defaults_are_applied(cache: aws.ClientCache) -> None:
+    config = cache.client("secretsmanager").meta.config
+
+    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert config.tcp_keepalive is True
+    assert config.connect_timeout == aws.DEFAULT_CONNECT_TIMEOUT
+    assert config.read_timeout == aws.DEFAULT_READ_TIMEOUT
+    assert config.max_pool_connections == 10
+
+
+def test_defaults_follow_the_environment(cache: aws.ClientCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMBDA_KIT_AWS_CONNECT_TIMEOUT", "0.5")
+    monkeypatch.setenv("LAMBDA_KIT_AWS_READ_TIMEOUT", "4")
+    monkeypatch.setenv("AWS_LAMBDA_MAX_CONCURRENCY", "32")
+
+    config = cache.client("ssm").meta.config
+
+    assert (config.connect_timeout, config.read_timeout, config.max_pool_connections) == (0.5, 4.0, 32)
+    assert aws.default_config()["read_timeout"] == 4.0
+
+
+def test_region_defaults_to_the_environment(cache: aws.ClientCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cache.client("sqs").meta.region_name == "us-east-1"
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    assert cache.client("sqs").meta.region_name == "ap-south-1"
+
+
+def test_explicit_config_wins_over_defaults(cache: aws.ClientCache) -> None:
+    config = cache.client("sqs", read_timeout=1, tcp_keepalive=False).meta.config
+
+    assert (config.read_timeout, config.tcp_keepalive) == (1, False)
+
+
+def test_hundred_calls_open_one_connection(cache: aws.ClientCache, front: TLSServer) -> None:
+    client = cache.client("secretsmanager", endpoint_url=front.base_url)
+    client.create_secret(Name="keepalive-test", SecretString="value")
+
+    for _ in range(100):
+        client.get_secret_value(SecretId="keepalive-test")
+
+    assert len(front.requests) == 101
+    assert front.connections == 1
+
+
+def test_the_shared_cache_serves_the_module_function(credentials: None, front: TLSServer) -> None:
+    try:
+        client = aws.client("secretsmanager", endpoint_url=front.base_url)
+        assert aws.client("secretsmanager", endpoint_url=front.base_url) is client
+        client.list_secrets()
+        aws.client("secretsmanager", endpoint_url=front.base_url).list_secrets()
+        assert front.connections == 1
+    finally:
+        aws.clear()
+    assert aws.client("secretsmanager", endpoint_url=front.base_url) is not client
+    aws.clear()
+
+
+def test_preconnect_opens_the_connection_during_init(cache: aws.ClientCache, front: TLSServer) -> None:
+    client = cache.client("secretsmanager", endpoint_url=front.base_url, preconnect=True)
+    front_wait(front, 1)
+
+    assert front.connections == 1
+    assert front.requests == []
+    client.list_secrets()
+    assert front.connections == 1
+
+
+def test_warm_is_best_effort(cache: aws.ClientCache) -> None:
+    assert aws.warm(object()) is False
+    assert aws.warm(cache.client("sqs", endpoint_url="http://127.0.0.1:9")) is False  # nothing listens
+    proxied = cache.client("sqs", proxies={"http": "http://127.0.0.1:9", "https": "http://127.0.0.1:9"})
+    assert aws.warm(proxied) is False
+
+
+def test_snapstart_restore_rebuilds_and_rewarms_clients(cache: aws.ClientCache, front: TLSServer) -> None:
+    warmed = cache.client("secretsmanager", endpoint_url=front.base_url, preconnect=True)
+    plain = cache.client("sqs", endpoint_url=front.base_url)
+    front_wait(front, 1)
+
+    simulate_restore()
+
+    rebuilt = cache.client("secretsmanager", endpoint_url=front.base_url)
+    assert rebuilt is not warmed
+    assert cache.client("sqs", endpoint_url=front.base_url) is not plain
+    front_wait(front, 2)
+    assert front.connections == 2  # the warmed client reconnected during the restore hook
+    rebuilt.list_secrets()
+    assert front.connections == 2
+
+
+def test_restore_survives_a_client_that_cannot_be_rebuilt(cache: aws.ClientCache) -> None:
+    cache.client("sqs", preconnect=True, endpoint_url="http://127.0.0.1:9")
+    cache._warmed[("nope",)] = ("no-such-service", None, None, {})
+
+    simulate_restore()
+
+    assert len(cache) == 1
+
+
+def test_concurrent_first_use_makes_one_client(cache: aws.ClientCache) -> None:
+    barrier = threading.Barrier(8)
+    made: list[Any] = []
+
+    def work() -> None:
+        barrier.wait()
+        made.append(cache.client("dynamodb"))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len({id(client) for client in made}) == 1
+
+
+def test_invalid_arguments_are_configuration_errors(cache: aws.ClientCache) -> None:
+    with pytest.raises(ConfigurationError, match="Unknown AWS service 'no-such-service'"):
+        cache.client("no-such-service")
+    with pytest.raises(ConfigurationError, match=r"expected keywords of botocore\.config\.Config"):
+        cache.client("sqs", no_such_option=1)
+    with pytest.raises(ConfigurationError, match="plain value, dict or list"):
+        cache.client("sqs", user_agent_extra=[{}, object.__new__(Unhashable)])
+    assert len(cache) == 0
+
+
+class Unhashable:
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_repr_and_clear(cache: aws.ClientCache) -> None:
+    cache.client("sqs")
+    assert repr(cache) == "ClientCache(clients=1)"
+    cache.clear()
+    assert repr(cache) == "ClientCache(clients=0)"
+
+
+def front_wait(front: TLSServer, connections: int) -> None:
+    """The accept loop counts a connection a moment after the client's connect returns."""
+    import time
+
+    deadline = time.monotonic() + 2
+    while front.connections < connections and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def test_import_loads_no_aws_sdk() -> None:
+    env = {
+        name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))
+    }
+    code = "import sys, lambda_kit.aws; print('\\n'.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    loaded = set(done.stdout.split())
+
+    heavy = ["boto3", "botocore", "urllib3", "pydantic", "google.protobuf", "aiohttp", "asyncio"]
+    heavy += ["aws_embedded_metrics", "typing", "lambda_kit.http", "lambda_kit.lifecycle"]
+    assert "lambda_kit.aws" in loaded
+    assert [name for name in heavy if name in loaded] == []

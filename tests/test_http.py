@@ -1,0 +1,898 @@
+"""lambda_kit.http against a real local HTTPS server that counts its connections."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _tls_server import TLSServer, temporary_certificate
+
+from lambda_kit import http, lifecycle
+from lambda_kit.exceptions import (
+    ConfigurationError,
+    HTTPConnectionError,
+    HTTPError,
+    HTTPStatusError,
+    HTTPTimeoutError,
+    InvalidURLError,
+    LambdaKitError,
+)
+from lambda_kit.http import Response, Session
+from lambda_kit.testing import FakeContext, simulate_restore, simulate_snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def certificate() -> Iterator[tuple[str, str]]:
+    cert, key, directory = temporary_certificate()
+    with directory:
+        yield cert, key
+
+
+@pytest.fixture(scope="module")
+def module_server(certificate: tuple[str, str]) -> Iterator[TLSServer]:
+    with TLSServer(*certificate) as server:
+        yield server
+
+
+@pytest.fixture
+def server(module_server: TLSServer) -> TLSServer:
+    module_server.reset()
+    return module_server
+
+
+@pytest.fixture
+def session(server: TLSServer) -> Iterator[Session]:
+    with Session(server.base_url, ca_certs=server.cert, backoff=0.01) as made:
+        yield made
+
+
+class Sleeps:
+    """Records the waits a session asks for instead of sleeping them."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def invocation(timeout_s: float = 3.0) -> FakeContext:
+    return FakeContext(timeout_s=timeout_s)
+
+
+def free_port() -> int:
+    """A loopback port with nothing listening on it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# -- keep-alive and pooling -------------------------------------------------------------
+
+
+def test_sequential_requests_share_one_connection(session: Session, server: TLSServer) -> None:
+    answers = [session.get("/ok").json() for _ in range(20)]
+
+    assert server.connections == 1
+    assert {answer["connection"] for answer in answers} == {1}
+    assert len(server.requests) == 20
+
+
+def test_eight_threads_share_a_bounded_pool(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, pool_maxsize=3)
+    results: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            for _ in range(10):
+                status = session.get("/ok").status
+                with lock:
+                    results.append(status)
+        except BaseException as error:  # surfaced by the assert below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors
+    assert results == [200] * 80
+    assert 1 <= server.connections <= 3
+
+
+def test_a_full_pool_makes_waiters_time_out_with_a_clear_error(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, pool_maxsize=1)
+    holder = threading.Thread(target=session.get, args=("/delay/1",))
+    holder.start()
+    while not server.requests_to("/delay/1"):
+        time.sleep(0.005)
+
+    with pytest.raises(HTTPTimeoutError, match="no pooled connection became free") as caught:
+        session.get("/ok", timeout=0.2)
+    holder.join()
+
+    assert caught.value.context["limit"] == "timeout"
+    assert server.connections == 1
+
+
+def test_tcp_keepalive_is_set_on_pooled_connections(session: Session) -> None:
+    session.get("/ok")
+    (pool,) = session._pools.values()
+    conn = pool._get_conn()
+    try:
+        assert conn.sock is not None
+        assert conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        pool._put_conn(conn)
+
+
+# -- freeze and thaw: connections closed while the environment was frozen -----------------
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_server_closing_idle_connections_between_invocations_is_invisible(
+    session: Session, server: TLSServer, method: str
+) -> None:
+    @lifecycle.track_invocations
+    def handler(event: dict[str, str], context: object) -> int:
+        answer: int = session.request(method, "/ok", json=event).json()["connection"]
+        return answer
+
+    first = handler({"n": "1"}, invocation())
+    server.close_idle()  # the server's idle timeout fires while the environment is frozen
+    second = handler({"n": "2"}, invocation())
+
+    assert (first, second) == (1, 2)
+    assert server.connections == 2
+    assert [request[0] for request in server.requests] == [method, method]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PATCH"])
+def test_request_sent_into_a_dead_kept_alive_connection_is_replayed_once(
+    session: Session, server: TLSServer, method: str
+) -> None:
+    session.get("/ok")
+    server.drop_next_reused()  # the connection dies as the next request arrives on it
+
+    response = session.request(method, "/ok", body=b"payload")
+
+    assert response.status == 200
+    assert response.json()["connection"] == 2
+    assert server.dropped == 1
+    assert server.connections == 2
+
+
+def test_a_post_that_loses_its_fresh_connection_too_is_not_retried(
+    session: Session, server: TLSServer
+) -> None:
+    session.get("/ok")
+    session.get("/ok")
+    original = server._take_drop
+
+    def always_drop() -> bool:
+        server.dropped += 1
+        return True
+
+    # Drop every request, even on new connections: after the single replay, a POST fails.
+    server._take_drop = always_drop  # type: ignore[method-assign]
+    try:
+        every_request_on_a_used_connection(server, enabled=True)
+        with pytest.raises(HTTPConnectionError) as caught:
+            session.post("/ok", json={"charge": 1})
+    finally:
+        every_request_on_a_used_connection(server, enabled=False)
+        server._take_drop = original  # type: ignore[method-assign]
+
+    assert caught.value.context["attempts"] == 2
+    assert caught.value.context["reason"] == "RemoteDisconnected"
+    assert len(server.requests_to("/ok")) == 4
+
+
+def every_request_on_a_used_connection(server: TLSServer, *, enabled: bool) -> None:
+    """Make the server treat every request as arriving on a used connection."""
+    import _tls_server
+
+    handler = _tls_server._Handler
+    if enabled:
+        handler.setup_original = handler.setup  # type: ignore[attr-defined]
+
+        def setup(self: _tls_server._Handler) -> None:
+            handler.setup_original(self)  # type: ignore[attr-defined]
+            self.served = 1
+
+        handler.setup = setup  # type: ignore[method-assign]
+    else:
+        handler.setup = handler.setup_original  # type: ignore[attr-defined,method-assign]
+
+
+def test_idempotent_requests_retry_a_lost_connection_with_backoff(
+    session: Session, server: TLSServer
+) -> None:
+    session.get("/ok")
+    sleeps = Sleeps()
+    session._sleep = sleeps
+    every_request_on_a_used_connection(server, enabled=True)
+    server.drop_next_reused(2)  # the replay is dropped too; a retry then succeeds
+    try:
+        response = session.get("/ok")
+    finally:
+        every_request_on_a_used_connection(server, enabled=False)
+
+    assert response.status == 200
+    assert server.dropped == 2
+    assert len(sleeps.waits) == 1
+
+
+# -- retries on status codes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_retryable_status_then_200_is_retried_with_backoff(
+    session: Session, server: TLSServer, status: int
+) -> None:
+    sleeps = Sleeps()
+    session._sleep = sleeps
+    server.script("/flaky", [(status, {}), (status, {})])
+
+    response = session.get("/flaky")
+
+    assert response.status == 200
+    assert len(server.requests_to("/flaky")) == 3
+    assert len(sleeps.waits) == 2
+    assert 0 <= sleeps.waits[0] <= 0.01
+    assert 0 <= sleeps.waits[1] <= 0.02  # full jitter under a doubling cap
+
+
+def test_backoff_really_sleeps(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, backoff=0.001)
+    server.script("/flaky", [(503, {})])
+
+    assert session.get("/flaky").status == 200
+    assert len(server.requests_to("/flaky")) == 2
+
+
+def test_post_is_not_retried_on_503_unless_opted_in(session: Session, server: TLSServer) -> None:
+    server.script("/charge", [(503, {}), (503, {})])
+
+    assert session.post("/charge", json={"amount": 5}).status == 503
+    assert len(server.requests_to("/charge")) == 1
+
+    assert session.post("/charge", json={"amount": 5}, idempotent=True).status == 200
+    assert len(server.requests_to("/charge")) == 3
+
+
+def test_get_can_opt_out_of_retries(session: Session, server: TLSServer) -> None:
+    server.script("/flaky", [(503, {})])
+
+    assert session.get("/flaky", idempotent=False).status == 503
+    assert len(server.requests_to("/flaky")) == 1
+
+
+def test_retry_after_seconds_is_honoured(session: Session, server: TLSServer) -> None:
+    sleeps = Sleeps()
+    session._sleep = sleeps
+    server.script("/busy", [(503, {"Retry-After": "2"})])
+
+    assert session.get("/busy").status == 200
+    assert sleeps.waits == [2.0]
+
+
+def test_retry_after_http_date_is_honoured(session: Session, server: TLSServer) -> None:
+    from email.utils import formatdate
+
+    sleeps = Sleeps()
+    session._sleep = sleeps
+    server.script("/busy", [(429, {"Retry-After": formatdate(time.time() + 3, usegmt=True)})])
+
+    assert session.get("/busy").status == 200
+    assert len(sleeps.waits) == 1
+    assert 1.0 <= sleeps.waits[0] <= 3.0
+
+
+def test_retry_after_beyond_the_budget_returns_the_answer_at_once(
+    session: Session, server: TLSServer
+) -> None:
+    sleeps = Sleeps()
+    session._sleep = sleeps
+    server.script("/busy", [(503, {"Retry-After": "120"})])
+
+    response = session.get("/busy", timeout=5)
+
+    assert response.status == 503
+    assert sleeps.waits == []
+    assert len(server.requests_to("/busy")) == 1
+
+
+def test_when_retries_run_out_the_last_answer_is_returned(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, retries=1, backoff=0)
+    server.script("/down", [(502, {}), (504, {}), (503, {})])
+
+    response = session.get("/down")
+
+    assert response.status == 504
+    assert len(server.requests_to("/down")) == 2
+    with pytest.raises(HTTPStatusError, match="returned 504") as caught:
+        response.raise_for_status()
+    assert caught.value.context["status"] == 504
+    assert caught.value.response is response  # type: ignore[attr-defined]
+
+
+def test_non_retryable_status_is_returned_as_is(session: Session, server: TLSServer) -> None:
+    server.script("/missing", [(404, {}), (500, {})])
+
+    assert session.get("/missing").status == 404
+    assert session.get("/missing").status == 500
+    assert len(server.requests_to("/missing")) == 2
+
+
+# -- deadlines and timeouts -------------------------------------------------------------
+
+
+def test_explicit_deadline_shorter_than_the_server_delay(session: Session, server: TLSServer) -> None:
+    start = time.monotonic()
+    with pytest.raises(HTTPTimeoutError) as caught:
+        session.get("/delay/5", deadline=1.0)
+    elapsed = time.monotonic() - start
+
+    assert elapsed < 1.0  # the margin (0.25 s) is kept for the handler
+    assert caught.value.context["limit"] == "deadline"
+    assert caught.value.context["budget"] == pytest.approx(0.75)
+    assert isinstance(caught.value, TimeoutError)
+
+
+def test_deadline_comes_from_the_lambda_context_inside_track_invocations(
+    session: Session, server: TLSServer
+) -> None:
+    @lifecycle.track_invocations
+    def handler(event: object, context: object) -> str:
+        try:
+            session.get("/delay/5")
+        except HTTPTimeoutError as error:
+            return str(error.context["limit"])
+        return "no timeout"
+
+    start = time.monotonic()
+    assert handler({}, invocation(timeout_s=0.8)) == "deadline"
+    assert time.monotonic() - start < 0.8
+
+
+def test_no_time_left_fails_before_sending(session: Session, server: TLSServer) -> None:
+    with pytest.raises(HTTPTimeoutError, match="no time was left to send it"):
+        session.get("/ok", deadline=0.2)  # less than the 0.25 s margin
+
+    assert server.requests == []
+
+
+def test_deadline_margin_is_configurable(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, deadline_margin=0)
+
+    assert session.get("/ok", deadline=0.2).status == 200
+
+
+def test_session_timeout_bounds_requests_without_a_deadline(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, timeout=0.3)
+
+    with pytest.raises(HTTPTimeoutError) as caught:
+        session.get("/delay/5")
+
+    assert caught.value.context["limit"] == "timeout"
+    assert caught.value.context["attempts"] == 1
+
+
+def test_a_deadline_longer_than_the_timeout_leaves_the_timeout_in_charge(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, timeout=0.3)
+
+    with pytest.raises(HTTPTimeoutError) as caught:
+        session.get("/delay/5", deadline=60)
+
+    assert caught.value.context["limit"] == "timeout"
+
+
+def test_read_timeout_retries_idempotent_requests_within_the_budget(server: TLSServer) -> None:
+    session = Session(
+        server.base_url, ca_certs=server.cert, read_timeout=0.15, timeout=2, retries=1, backoff=0
+    )
+
+    with pytest.raises(HTTPTimeoutError) as caught:
+        session.get("/delay/5")
+
+    assert caught.value.context["attempts"] == 2
+    assert caught.value.context["limit"] == "read_timeout"
+    assert len(server.requests_to("/delay/5")) == 2
+
+
+def test_read_timeout_does_not_retry_a_post(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, read_timeout=0.15, timeout=2, retries=2)
+
+    with pytest.raises(HTTPTimeoutError) as caught:
+        session.post("/delay/5")
+
+    assert caught.value.context["attempts"] == 1
+    assert caught.value.context["limit"] == "read_timeout"
+
+
+def test_a_body_that_outlasts_the_budget_times_out() -> None:
+    class SlowBody:
+        connection = None
+        length_remaining = None
+        headers: dict[str, str] = {}  # noqa: RUF012 - read only
+
+        def __init__(self) -> None:
+            self.closed = self.released = False
+
+        def read1(self, amount: int) -> bytes:
+            time.sleep(0.02)
+            return b"x"
+
+        def close(self) -> None:
+            self.closed = True
+
+        def release_conn(self) -> None:
+            self.released = True
+
+    raw = SlowBody()
+    with pytest.raises(http._Expired):
+        http._read_body(raw, time.monotonic() + 0.1)  # type: ignore[arg-type]
+
+    assert raw.closed
+    assert raw.released
+
+
+def test_a_trickling_body_cannot_outlast_the_deadline(session: Session, server: TLSServer) -> None:
+    start = time.monotonic()
+    with pytest.raises(HTTPTimeoutError) as caught:
+        session.get("/trickle/100", deadline=0.75)  # each byte comes well within any socket timeout
+
+    assert time.monotonic() - start < 0.75
+    assert caught.value.context["limit"] == "deadline"
+    assert session.get("/ok").status == 200  # the connection was discarded, the pool still works
+
+
+def test_body_arriving_in_many_chunks_is_joined(session: Session) -> None:
+    assert session.get("/bytes/300000").body == b"x" * 300000
+    assert session.get("/bytes/0").body == b""
+
+
+def test_a_server_that_closes_after_answering_gets_a_new_connection_next_time(
+    session: Session, server: TLSServer
+) -> None:
+    server.script("/once", [(200, {"Connection": "close"})])
+
+    assert session.get("/once").body == b"scripted 200"
+    assert session.get("/ok").json()["connection"] == 2
+
+
+def test_compressed_bodies_are_decoded(session: Session, server: TLSServer) -> None:
+    assert session.get("/gzip/200000").body == b"z" * 200000
+    assert session.get("/gzip/10").body == b"z" * 10
+    assert server.connections == 1
+
+
+# -- connection failures ----------------------------------------------------------------
+
+
+def test_connection_refused_is_retried_then_reported() -> None:
+    sleeps = Sleeps()
+    session = Session(f"https://127.0.0.1:{free_port()}", retries=2)
+    session._sleep = sleeps
+
+    with pytest.raises(HTTPConnectionError) as caught:
+        session.post("/charge", json={"amount": 1})  # nothing was sent: safe even for POST
+
+    assert caught.value.context["attempts"] == 3
+    assert caught.value.context["reason"] == "ConnectionRefusedError"
+    assert len(sleeps.waits) == 2
+    assert isinstance(caught.value, ConnectionError)
+
+
+def test_connect_timeout_is_reported_as_a_timeout() -> None:
+    # A listening socket whose backlog is full never completes the handshake.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        session = Session(f"http://127.0.0.1:{port}", connect_timeout=0.1, timeout=0.5, retries=1, backoff=0)
+        with pytest.raises((HTTPTimeoutError, HTTPConnectionError)):
+            session.get("/ok")
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+def test_an_untrusted_certificate_fails_without_retries(server: TLSServer) -> None:
+    sleeps = Sleeps()
+    session = Session(server.base_url)  # the system's CAs do not include the test certificate
+    session._sleep = sleeps
+
+    with pytest.raises(HTTPConnectionError) as caught:
+        session.get("/ok")
+
+    assert caught.value.context["attempts"] == 1
+    assert "Certificate" in caught.value.context["reason"] or "SSL" in caught.value.context["reason"]
+    assert sleeps.waits == []
+
+
+def test_an_ssl_context_can_be_supplied(server: TLSServer) -> None:
+    import ssl
+
+    context = ssl.create_default_context(cafile=server.cert)
+    session = Session(server.base_url, ssl_context=context)
+
+    assert session.get("/ok").status == 200
+
+
+def test_plain_http_is_supported_and_notices_closed_connections() -> None:
+    with TLSServer(tls=False) as plain:
+        session = Session(plain.base_url)
+        assert [session.get("/ok").json()["connection"] for _ in range(3)] == [1, 1, 1]
+        plain.close_idle()
+        time.sleep(0.05)  # let the FIN arrive, as it does during a freeze
+        assert session.get("/ok").json()["connection"] == 2
+
+
+def test_a_reset_connection_is_replaced(session: Session, server: TLSServer) -> None:
+    session.get("/reset-after")
+    time.sleep(0.05)
+
+    assert session.get("/ok").json()["connection"] == 2
+
+
+def test_unexpected_bytes_on_an_idle_tls_connection_retire_it(session: Session, server: TLSServer) -> None:
+    from lambda_kit import _http_pool
+
+    session.get("/ok")
+    (pool,) = session._pools.values()
+    conn = pool._get_conn()
+    conn.sock.settimeout(0.0)  # behave as if the server had pushed application data
+    assert _http_pool.alive(conn)
+    pool._put_conn(conn)
+    server.close_idle()
+    time.sleep(0.05)
+    conn = pool._get_conn()
+    assert conn.is_closed  # EOF seen: closed before being handed out
+    pool._put_conn(conn)
+
+
+def test_a_connection_without_a_socket_is_not_alive() -> None:
+    from urllib3.connection import HTTPConnection
+
+    from lambda_kit import _http_pool
+
+    assert not _http_pool.alive(HTTPConnection("127.0.0.1", 1))
+
+
+def test_a_pool_closed_by_a_hook_mid_request_is_replaced(session: Session, server: TLSServer) -> None:
+    session.get("/ok")
+    (pool,) = session._pools.values()
+    pool.close()  # as if a SnapStart hook closed it between lookup and use
+
+    assert session.post("/ok").status == 200
+    assert len(session._pools) == 1
+
+
+def test_warm_on_a_closed_or_busy_pool_opens_nothing(session: Session) -> None:
+    from lambda_kit import _http_pool
+
+    session.warm()
+    (pool,) = session._pools.values()
+    busy = [pool._get_conn() for _ in range(session.pool_maxsize)]
+    assert _http_pool.warm(pool, 1, 0.05) == 0
+    for conn in busy:
+        pool._put_conn(conn)
+    pool.close()
+    assert _http_pool.warm(pool, 1, 0.05) == 0
+
+
+def test_time_running_out_during_a_backoff_wait_is_a_timeout(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, timeout=0.3)
+    session._sleep = lambda seconds: time.sleep(0.35)  # a wait that overruns the budget
+    server.script("/flaky", [(503, {})])
+
+    with pytest.raises(HTTPTimeoutError) as caught:
+        session.get("/flaky")
+
+    assert caught.value.context["attempts"] == 1
+    assert caught.value.context["limit"] == "timeout"
+
+
+def test_headers_are_merged_for_raw_and_json_bodies(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, headers={"X-A": "1"})
+
+    session.post("/ok", body=b"x", headers={"X-B": "2"})
+    session.post("/ok", json=[1], headers={"Content-Type": "application/vnd.api+json"})
+    session.get("/ok")
+
+    raw, typed, plain = server.headers
+    assert (raw["X-A"], raw["X-B"]) == ("1", "2")
+    assert (typed["X-A"], typed["Content-Type"]) == ("1", "application/vnd.api+json")
+    assert plain["X-A"] == "1"
+    assert "X-B" not in plain
+    assert session._headers == {"X-A": "1"}  # never mutated by a request
+
+
+# -- INIT pre-connect and SnapStart -----------------------------------------------------
+
+
+def test_warm_opens_the_connection_the_first_request_uses(session: Session, server: TLSServer) -> None:
+    assert session.warm() == 1
+    assert server.connections == 1
+    assert server.requests == []
+
+    assert session.get("/ok").json()["connection"] == 1
+    assert server.connections == 1
+
+
+def test_preconnect_warms_during_construction(server: TLSServer) -> None:
+    Session(server.base_url, ca_certs=server.cert, preconnect=True)
+
+    assert server.connections == 1
+
+
+def test_warm_several_connections_and_other_origins(server: TLSServer) -> None:
+    session = Session(ca_certs=server.cert, pool_maxsize=4)
+
+    assert session.warm(server.url("/anything?x=1"), connections=3) == 3
+    assert session.warm(server.base_url, connections=3) == 3  # already open
+    assert server.connections == 3
+
+
+def test_warm_an_unreachable_origin_is_not_an_error() -> None:
+    assert Session(f"https://127.0.0.1:{free_port()}").warm() == 0
+    session = Session(f"http://[::1]:{free_port()}", connect_timeout=0.2)
+    assert session.warm() == 0
+    assert list(session._warmed) == [f"http://[::1]:{session.base_url.rsplit(':', 1)[1]}"]
+
+
+def test_warm_needs_a_url_and_a_sane_count(session: Session) -> None:
+    with pytest.raises(ConfigurationError, match="warm\\(\\) needs a URL"):
+        Session().warm()
+    with pytest.raises(ConfigurationError, match="connections=0"):
+        session.warm(connections=0)
+    with pytest.raises(ConfigurationError, match="preconnect=True needs a base_url"):
+        Session(preconnect=True)
+
+
+def test_snapstart_restore_opens_new_connections(session: Session, server: TLSServer) -> None:
+    session.warm()
+    assert session.get("/ok").json()["connection"] == 1
+
+    simulate_restore()  # the pool is rebuilt, and the warmed origin warmed again
+
+    assert server.connections == 2
+    assert session.get("/ok").json()["connection"] == 2
+    assert server.connections == 2
+
+
+def test_snapshot_closes_pools_and_the_next_request_reconnects(session: Session, server: TLSServer) -> None:
+    session.get("/ok")
+    simulate_snapshot()
+
+    assert session._pools == {}
+    assert session.get("/ok").json()["connection"] == 2
+
+
+def test_restore_hooks_survive_a_failing_rewarm(session: Session, server: TLSServer) -> None:
+    session.warm()
+    session._warmed["https://not a host:1"] = 1  # a bad origin must not break the hook
+
+    simulate_restore()
+
+    assert session.get("/ok").status == 200
+
+
+def test_hooks_of_collected_sessions_do_nothing(server: TLSServer) -> None:
+    import gc
+
+    Session(server.base_url, ca_certs=server.cert).warm()
+    gc.collect()
+    simulate_snapshot()
+    simulate_restore()
+
+    assert server.connections == 1
+
+
+# -- requests and responses -------------------------------------------------------------
+
+
+def test_json_body_params_and_headers(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, headers={"X-Session": "s"})
+
+    answer = session.put("/ok", json={"a": "é"}, params={"q": "1 2", "r": 3}, headers={"X-Call": "c"}).json()
+
+    assert answer["method"] == "PUT"
+    assert answer["path"] == "/ok?q=1+2&r=3"
+    assert answer["length"] == len('{"a":"é"}'.encode())
+    assert session.get("/ok?x=1", params=[("y", "2")]).json()["path"] == "/ok?x=1&y=2"
+
+
+def test_every_verb_helper_sends_its_method(session: Session, server: TLSServer) -> None:
+    session.get("/ok")
+    session.post("/ok", body="text")
+    session.put("/ok", body=b"bytes")
+    session.patch("/ok", json=None)
+    session.delete("/ok")
+    session.head("/ok")
+
+    assert [request[0] for request in server.requests] == ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+    assert server.requests[1][2] == b"text"
+    assert server.requests[3][2] == b"null"
+
+
+def test_absolute_urls_bypass_the_base_url(session: Session, server: TLSServer) -> None:
+    assert session.get(server.url("/ok")).status == 200
+    assert session.get("ok").json()["path"] == "/ok"
+
+
+def test_json_and_body_are_exclusive(session: Session) -> None:
+    with pytest.raises(ConfigurationError, match="either json= or body="):
+        session.post("/ok", json={}, body=b"x")
+
+
+def test_response_helpers() -> None:
+    response = Response(201, {"Content-Type": "application/json"}, b'{"id": 1}', "POST", "https://h/x")
+
+    assert response.ok
+    assert response.json() == {"id": 1}
+    assert response.text == '{"id": 1}'
+    assert response.raise_for_status() is response
+    assert repr(response) == "<Response [201] POST https://h/x>"
+    bad = Response(404, {}, b"secret body", "GET", "https://h/x")
+    assert not bad.ok
+    with pytest.raises(HTTPStatusError, match="client error") as caught:
+        bad.raise_for_status()
+    assert "secret body" not in str(caught.value)
+    with pytest.raises(HTTPStatusError, match="server error"):
+        Response(500, {}, b"", "GET", "https://h/x").raise_for_status()
+
+
+def test_errors_never_show_credentials_or_query_secrets(server: TLSServer) -> None:
+    session = Session(ca_certs=server.cert, timeout=0.3)
+
+    with pytest.raises(HTTPTimeoutError) as caught:
+        session.get(server.url("/delay/5?api_key=TOPSECRET"))
+    assert "TOPSECRET" not in str(caught.value)
+    assert "TOPSECRET" not in repr(caught.value)
+    assert caught.value.context["url"] == server.url("/delay/5")
+
+    with pytest.raises(InvalidURLError) as invalid:
+        session.get("https://user:TOPSECRET@example.com/x")
+    assert "TOPSECRET" not in str(invalid.value)
+
+    refused = Session(f"https://127.0.0.1:{free_port()}", retries=0)
+    with pytest.raises(HTTPConnectionError) as failed:
+        refused.get("/x", params={"token": "TOPSECRET"})
+    assert "TOPSECRET" not in str(failed.value)
+    assert "TOPSECRET" not in repr(Session("https://h.example/v1?key=TOPSECRET"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/relative",
+        "ftp://h/x",
+        "https://",
+        "https://h:0/",
+        "https://h:99999/",
+        "https://h:x/",
+        "https://[::1/x",
+    ],
+)
+def test_invalid_urls_are_rejected(url: str) -> None:
+    with pytest.raises(InvalidURLError) as caught:
+        Session().get(url)
+    assert isinstance(caught.value, HTTPError)
+    assert isinstance(caught.value, LambdaKitError)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_a_malformed_base_url_fails_at_init() -> None:
+    with pytest.raises(InvalidURLError):
+        Session("api.example.com")
+
+
+# -- configuration ----------------------------------------------------------------------
+
+
+def test_defaults() -> None:
+    session = Session()
+
+    assert session.timeout == http.DEFAULT_TIMEOUT
+    assert session.connect_timeout == http.DEFAULT_CONNECT_TIMEOUT
+    assert session.retries == http.DEFAULT_RETRIES
+    assert session.deadline_margin == http.DEFAULT_DEADLINE_MARGIN
+    assert session.pool_maxsize == 10
+    assert repr(session) == "Session(base_url=None, timeout=10.0, pools=0)"
+
+
+def test_environment_variables_configure_the_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMBDA_KIT_HTTP_TIMEOUT", "4.5")
+    monkeypatch.setenv("LAMBDA_KIT_HTTP_CONNECT_TIMEOUT", "0.5")
+    monkeypatch.setenv("LAMBDA_KIT_HTTP_RETRIES", "4")
+    monkeypatch.setenv("LAMBDA_KIT_HTTP_DEADLINE_MARGIN", "0.1")
+    monkeypatch.setenv("LAMBDA_KIT_HTTP_POOL_MAXSIZE", "7")
+
+    session = Session()
+    assert (session.timeout, session.connect_timeout, session.retries) == (4.5, 0.5, 4)
+    assert (session.deadline_margin, session.pool_maxsize) == (0.1, 7)
+    assert Session(timeout=1, retries=0).timeout == 1  # explicit wins
+
+
+def test_pool_size_follows_managed_instance_concurrency(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_MAX_CONCURRENCY", "64")
+    assert Session().pool_maxsize == 64
+    monkeypatch.setenv("AWS_LAMBDA_MAX_CONCURRENCY", "lots")
+    assert Session().pool_maxsize == 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "setting"),
+    [
+        ({"timeout": 0}, "http_timeout"),
+        ({"timeout": float("inf")}, "http_timeout"),
+        ({"connect_timeout": -1}, "http_connect_timeout"),
+        ({"read_timeout": 0}, "read_timeout"),
+        ({"retries": 11}, "http_retries"),
+        ({"backoff": -0.1}, "backoff"),
+        ({"backoff_max": float("nan")}, "backoff_max"),
+        ({"deadline_margin": -1}, "http_deadline_margin"),
+        ({"pool_maxsize": 0}, "http_pool_maxsize"),
+    ],
+)
+def test_invalid_settings_are_rejected(kwargs: dict[str, float], setting: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Session(**kwargs)  # type: ignore[arg-type]
+    assert caught.value.context["setting"] == setting
+
+
+def test_invalid_environment_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMBDA_KIT_HTTP_RETRIES", "many")
+    with pytest.raises(ConfigurationError, match="LAMBDA_KIT_HTTP_RETRIES"):
+        Session()
+
+
+@pytest.mark.parametrize(("name", "value"), [("timeout", 0), ("timeout", -1), ("deadline", float("nan"))])
+def test_invalid_per_request_values_are_rejected(session: Session, name: str, value: float) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        session.get("/ok", **{name: value})
+    assert caught.value.context["setting"] == name
+
+
+# -- import cost ------------------------------------------------------------------------
+
+
+def test_import_loads_neither_urllib3_nor_typing() -> None:
+    env = {
+        name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))
+    }
+    code = "import sys, lambda_kit.http; print('\\n'.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    loaded = set(done.stdout.split())
+
+    heavy = ["boto3", "botocore", "urllib3", "pydantic", "google.protobuf", "aiohttp", "asyncio"]
+    heavy += ["aws_embedded_metrics", "typing", "json", "random", "ssl", "email", "lambda_kit._http_pool"]
+    assert "lambda_kit.http" in loaded
+    assert [name for name in heavy if name in loaded] == []
