@@ -220,8 +220,15 @@ def _pydantic_errors(error: Any) -> list[dict[str, Any]]:
 
 
 def _pydantic_converter(tp: Any) -> Callable[[Any], Any]:
-    validate_json = tp.model_validate_json
-    validate = tp.model_validate
+    # The schema validator behind model_validate_json / model_validate (pydantic v2):
+    # calling it directly saves the wrappers' frames on every request.
+    validator = getattr(tp, "__pydantic_validator__", None)
+    if validator is not None and hasattr(validator, "validate_json"):
+        validate_json = validator.validate_json
+        validate = validator.validate_python
+    else:  # a model-like class without pydantic's internals
+        validate_json = tp.model_validate_json
+        validate = tp.model_validate
 
     def convert(data: Any) -> Any:
         try:
@@ -337,7 +344,15 @@ def _default(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """Compact JSON text of a core function's result."""
+    serializer = getattr(type(value), "__pydantic_serializer__", None)
+    if serializer is not None and hasattr(value, "model_dump_json"):
+        try:  # model_dump_json's own fast path, without its wrapper frame
+            text: str = serializer.to_json(value).decode()
+            return text
+        except TypeError:  # an unexpected pydantic internals signature: the public API
+            text = value.model_dump_json()
+            return text
     if hasattr(value, "model_dump_json") and hasattr(value, "model_validate_json"):
-        text: str = value.model_dump_json()
+        text = value.model_dump_json()
         return text
     return json.dumps(to_jsonable(value), separators=(",", ":"), ensure_ascii=False, default=_default)

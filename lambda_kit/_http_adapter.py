@@ -358,7 +358,17 @@ def _parameters(
 
 
 class _Route:
-    __slots__ = ("body_param", "core", "method", "params", "runner", "segments", "status", "template")
+    __slots__ = (
+        "body_only",
+        "body_param",
+        "core",
+        "method",
+        "params",
+        "runner",
+        "segments",
+        "status",
+        "template",
+    )
 
     def __init__(self, method: str, template: str, core: Callable[..., Any], status: int) -> None:
         self.method = method
@@ -370,6 +380,7 @@ class _Route:
         self.runner = _Runner(core)
         self.params = _parameters(core, names - {name + "+" for name in greedy}, greedy)
         self.body_param = next((param for param in self.params if param.source == "body"), None)
+        self.body_only = len(self.params) == 1 and self.body_param is not None
         self.status = status
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
@@ -429,6 +440,7 @@ def _parse_routes(target: Any, status: int) -> list[_Route]:
 
 
 _result_kinds: dict[type, str] = {}
+_JSON_KINDS = frozenset({"pydantic", "dataclass"})
 
 
 def _header(event: dict[str, Any], name: str, lower: str) -> str | None:
@@ -714,8 +726,43 @@ def http(
                 route = catch_all
             else:
                 route, path_values = find(method, path)
-            kwargs = arguments(route, event, integration, method, path, path_values)
+            body_param = route.body_param
+            if route.body_only and body_param is not None:
+                # The common shape (one JSON body parameter) without the general machinery:
+                # a JSON text body with a JSON or absent Content-Type goes straight to the
+                # converter; anything else takes the general path.
+                body = event.get("body")
+                headers = event.get("headers")
+                content_type = None
+                if type(headers) is dict:
+                    content_type = headers.get("Content-Type") or headers.get("content-type")
+                if (
+                    type(body) is str
+                    and body
+                    and event.get("isBase64Encoded") is not True
+                    and (content_type is None or content_type == _JSON)
+                    and body_param.convert is not None
+                    and body_param.kind not in ("protobuf", "str", "bytes")
+                ):
+                    kwargs = {body_param.name: body_param.convert(body)}
+                else:
+                    kwargs = {body_param.name: read_body(event, body_param)}
+            else:
+                kwargs = arguments(route, event, integration, method, path, path_values)
             result = _run_async(route.core, kwargs) if route.runner.is_async else route.core(**kwargs)
+            if (
+                cors_settings is None
+                and integration != "alb"
+                and _result_kinds.get(type(result)) in _JSON_KINDS
+            ):
+                accept = _header(event, "Accept", "accept")
+                if accept is None or "json" in accept or "*/*" in accept:
+                    return {
+                        "statusCode": route.status,
+                        "headers": {"Content-Type": _JSON},
+                        "body": dumps(result),
+                        "isBase64Encoded": False,
+                    }
             return render(event, integration, route, result)
         except _HTTPProblem as issue:
             return problem(_dict(event), integration, issue.status, issue.message, dict(issue.extra))

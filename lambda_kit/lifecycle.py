@@ -40,7 +40,6 @@ import itertools
 import time
 
 from lambda_kit._util import is_coroutine_function
-from lambda_kit.exceptions import LifecycleHookError
 
 TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations need none of it
 if TYPE_CHECKING:
@@ -288,6 +287,8 @@ def _run_hooks(phase: Phase) -> None:
         except Exception as error:  # collected and re-raised below
             failures.append(error)
     if failures:
+        from lambda_kit.exceptions import LifecycleHookError  # loaded only when a hook failed
+
         names = ", ".join(type(error).__name__ for error in failures)
         raise LifecycleHookError(
             f"{len(failures)} of {len(hooks)} {phase} hooks raised ({names}); "
