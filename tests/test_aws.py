@@ -2,7 +2,7 @@
 
 moto's server (werkzeug) closes the connection after every response, so the
 connections a client opens are counted through a keep-alive front
-(``tests/_tls_server.TLSServer`` with ``upstream=``): it relays each request to
+(``lambda_kit.emulator.TLSServer`` with ``upstream=``): it relays each request to
 moto and keeps the client's connection open, and counts accepted TCP connections
 at the socket level. That counts real sockets, unlike urllib3's pool statistics,
 which count connection objects (one object reconnects silently).
@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _tls_server import TLSServer
 
 from lambda_kit import aws
 from lambda_kit.emulator import AwsStandIn
+from lambda_kit.emulator._tls import TLSServer
 from lambda_kit.exceptions import ConfigurationError
 from lambda_kit.testing import simulate_restore
 

@@ -11,7 +11,8 @@ from types import ModuleType
 
 import pytest
 
-from lambda_kit.emulator import AwsStandIn
+from lambda_kit.emulator import AwsStandIn, TLSServer
+from lambda_kit.emulator._tls import temporary_certificate
 from lambda_kit.testing import capture_metrics, events, invoke, reset_lifecycle
 
 TUNED = Path(__file__).parent.parent / "examples" / "tuned"
@@ -30,15 +31,31 @@ class FakeDatabase:
         return "app"
 
 
+class FakeInventory:
+    def available(self, order_id: str) -> bool | None:
+        return order_id != "0"
+
+
 def test_core_logic_needs_no_event(tuned_path: None) -> None:
     orders = importlib.import_module("orders")
-    assert orders.get_order(FakeDatabase(), "42") == orders.OrderView(order_id="42", user="app")
+    view = orders.get_order(FakeDatabase(), FakeInventory(), "42")
+    assert view == orders.OrderView(order_id="42", user="app", in_stock=True)
+    assert orders.get_order(FakeDatabase(), FakeInventory(), "0").in_stock is False
     with pytest.raises(ValueError, match="blank"):
-        orders.get_order(FakeDatabase(), "  ")
+        orders.get_order(FakeDatabase(), FakeInventory(), "  ")
 
 
 @pytest.fixture
-def app(tuned_path: None, aws: AwsStandIn, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def inventory() -> Iterator[TLSServer]:
+    cert, key, directory = temporary_certificate()
+    with directory, TLSServer(cert, key) as server:
+        yield server
+
+
+@pytest.fixture
+def app(
+    tuned_path: None, aws: AwsStandIn, inventory: TLSServer, monkeypatch: pytest.MonkeyPatch
+) -> ModuleType:
     secret = {"username": "app", "password": "s3cr3t-pw"}
     client = aws.client("secretsmanager")
     try:
@@ -48,16 +65,21 @@ def app(tuned_path: None, aws: AwsStandIn, monkeypatch: pytest.MonkeyPatch) -> M
     for key, value in aws.environ().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("DB_SECRET_ID", "demo/tuned-test")
+    monkeypatch.setenv("INVENTORY_URL", inventory.base_url)
+    assert inventory.cert is not None
+    monkeypatch.setenv("INVENTORY_CA_BUNDLE", inventory.cert)
     reset_lifecycle()
     return importlib.import_module("app")
 
 
-def test_handler_serves_the_order_and_writes_metrics(app: ModuleType) -> None:
+def test_handler_serves_the_order_and_writes_metrics(app: ModuleType, inventory: TLSServer) -> None:
     with capture_metrics() as captured:
         first = invoke(app.handler, events.api_gateway_v1("GET", "/orders/42"))
         second = invoke(app.handler, events.api_gateway_v1("GET", "/orders/7"))
     assert first["statusCode"] == 200
-    assert json.loads(first["body"]) == {"order_id": "42", "user": "app"}
+    assert json.loads(first["body"]) == {"order_id": "42", "user": "app", "in_stock": True}
+    assert inventory.connections == 1  # opened during INIT, kept alive across invocations
+    assert [path for _, path, _, _ in inventory.requests] == ["/items/42", "/items/7"]
     assert json.loads(second["body"])["order_id"] == "7"
     assert "s3cr3t-pw" not in first["body"]
     names = [record.name for record in captured.records]

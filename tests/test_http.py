@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _tls_server import TLSServer, temporary_certificate
 
 from lambda_kit import http, lifecycle
+from lambda_kit.emulator._tls import TLSServer, temporary_certificate
 from lambda_kit.exceptions import (
     ConfigurationError,
     HTTPConnectionError,
@@ -204,7 +204,7 @@ def test_a_post_that_loses_its_fresh_connection_too_is_not_retried(
 
 def every_request_on_a_used_connection(server: TLSServer, *, enabled: bool) -> None:
     """Make the server treat every request as arriving on a used connection."""
-    import _tls_server
+    from lambda_kit.emulator import _tls as _tls_server
 
     handler = _tls_server._Handler
     if enabled:

@@ -123,7 +123,14 @@ def test_lambda_kit_all_is_pinned() -> None:
 
 
 def test_emulator_all_is_pinned() -> None:
-    assert lambda_kit.emulator.__all__ == ["AwsStandIn", "Emulator", "ImportTiming", "Invocation", "Report"]
+    assert lambda_kit.emulator.__all__ == [
+        "AwsStandIn",
+        "Emulator",
+        "ImportTiming",
+        "Invocation",
+        "Report",
+        "TLSServer",
+    ]
 
 
 @pytest.mark.parametrize("package", [lambda_kit, lambda_kit.emulator], ids=lambda package: package.__name__)

@@ -5,6 +5,8 @@ every invocation) and ``examples/plain`` (hand-written INIT caching and EMF):
 
 * the database secret is fetched once, during INIT, and refetched only after a
   rotation makes the connection fail (``Secret.refetch_on``);
+* the downstream inventory service is called over one kept-alive HTTPS connection,
+  opened during INIT, within the invocation's deadline (``lambda_kit.http.Session``);
 * metrics are EMF lines on stdout, with a ``ColdStart`` metric (``Metrics``);
 * the core logic in ``orders.py`` never sees an event: ``http`` routes the API
   Gateway request to it and serialises the result.
@@ -17,6 +19,7 @@ import os
 import orders
 
 from lambda_kit.handler import http
+from lambda_kit.http import Session
 from lambda_kit.metrics import Metrics
 from lambda_kit.secrets import Secret
 
@@ -49,9 +52,28 @@ class SecretsDatabase:
 DATABASE = SecretsDatabase()  # connected during INIT, reused by every invocation
 
 
+class InventoryService:
+    """The inventory service over one pooled keep-alive HTTPS session, opened during INIT."""
+
+    def __init__(self, base_url: str | None) -> None:
+        self.session = None
+        if base_url:
+            ca_bundle = os.environ.get("INVENTORY_CA_BUNDLE")
+            self.session = Session(base_url, timeout=2.0, ca_certs=ca_bundle, preconnect=True)
+
+    def available(self, order_id: str) -> bool | None:
+        if self.session is None:
+            return None
+        response = self.session.get(f"/items/{order_id}").raise_for_status()
+        return bool(response.json())
+
+
+INVENTORY = InventoryService(os.environ.get("INVENTORY_URL"))
+
+
 def get_order(order_id: str) -> orders.OrderView:
     metrics.put_metric("Requests", 1, "Count")
-    return orders.get_order(DATABASE, order_id)
+    return orders.get_order(DATABASE, INVENTORY, order_id)
 
 
 handler = http(

@@ -17,16 +17,23 @@ class Database(Protocol):
     def user(self) -> str: ...
 
 
+class Inventory(Protocol):
+    """What the core needs from the inventory service: nothing about HTTP."""
+
+    def available(self, order_id: str) -> bool | None: ...
+
+
 @dataclass(frozen=True)
 class OrderView:
     """What a client sees of an order."""
 
     order_id: str
     user: str
+    in_stock: bool | None = None
 
 
-def get_order(db: Database, order_id: str) -> OrderView:
-    """Describe one order as the connected database user sees it."""
+def get_order(db: Database, inventory: Inventory, order_id: str) -> OrderView:
+    """Describe one order as the connected database user sees it, with its stock."""
     if not order_id.strip():
         raise ValueError("order_id must not be blank")
-    return OrderView(order_id=order_id, user=db.user())
+    return OrderView(order_id=order_id, user=db.user(), in_stock=inventory.available(order_id))

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from lambda_kit.emulator._emulator import Emulator
     from lambda_kit.emulator._report import ImportTiming, Invocation, Report
     from lambda_kit.emulator._standin import AwsStandIn
+    from lambda_kit.emulator._tls import TLSServer
 
-__all__ = ["AwsStandIn", "Emulator", "ImportTiming", "Invocation", "Report"]
+__all__ = ["AwsStandIn", "Emulator", "ImportTiming", "Invocation", "Report", "TLSServer"]
 
 _LAZY = {
     "AwsStandIn": "lambda_kit.emulator._standin",
@@ -40,6 +41,7 @@ _LAZY = {
     "ImportTiming": "lambda_kit.emulator._report",
     "Invocation": "lambda_kit.emulator._report",
     "Report": "lambda_kit.emulator._report",
+    "TLSServer": "lambda_kit.emulator._tls",
 }
 
 

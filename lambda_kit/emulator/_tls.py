@@ -1,4 +1,8 @@
-"""A local HTTPS test server that counts the connections it accepts (tests and benchmarks).
+"""A local HTTPS stand-in for a downstream service, counting the connections it accepts.
+
+Handlers that call other services over HTTPS can be run under the emulator against
+this server on 127.0.0.1; the tests and benchmarks of ``lambda_kit.http`` use it too.
+It needs the ``cryptography`` package (a development dependency) for its certificate.
 
 ``TLSServer`` serves HTTP/1.1 keep-alive over TLS on 127.0.0.1 with a self-signed
 certificate made by :func:`make_certificate` (the ``cryptography`` package). It
@@ -286,7 +290,8 @@ class TLSServer:
     ) -> tuple[int, dict[str, str], bytes]:
         import http.client
 
-        assert self.upstream is not None
+        if self.upstream is None:  # pragma: no cover - only called for a front
+            raise RuntimeError("this server has no upstream to forward to")
         host, port = self.upstream.split("://", 1)[1].split(":")
         upstream = http.client.HTTPConnection(host, int(port), timeout=30)
         try:
