@@ -22,7 +22,7 @@ TUNED = Path(__file__).parent.parent / "examples" / "tuned"
 def tuned_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.syspath_prepend(str(TUNED))
     yield
-    for name in ("app", "orders"):
+    for name in ("app", "orders", "order_view_pb2"):
         sys.modules.pop(name, None)
 
 
@@ -88,3 +88,18 @@ def test_handler_serves_the_order_and_writes_metrics(app: ModuleType, inventory:
     blank = invoke(app.handler, events.api_gateway_v2("GET", "/orders/%20"))  # v2 paths arrive encoded
     assert blank["statusCode"] == 400
     assert json.loads(blank["body"]) == {"message": "order_id must not be blank", "error": "ValueError"}
+
+
+def test_protobuf_endpoint_negotiates(app: ModuleType) -> None:
+    import base64
+
+    order_view_pb2 = importlib.import_module("order_view_pb2")
+    binary = invoke(
+        app.handler,
+        events.api_gateway_v1("GET", "/v2/orders/9", headers={"Accept": "application/x-protobuf"}),
+    )
+    assert binary["isBase64Encoded"] is True
+    message = order_view_pb2.OrderView.FromString(base64.b64decode(binary["body"]))
+    assert (message.order_id, message.user, message.in_stock) == ("9", "app", True)
+    browser = invoke(app.handler, events.api_gateway_v2("GET", "/v2/orders/9", headers={"accept": "*/*"}))
+    assert json.loads(browser["body"]) == {"orderId": "9", "user": "app", "inStock": True}

@@ -1,4 +1,6 @@
-"""The committed tests/protos/*_pb2.py(i) are what grpcio-tools' protoc makes of the .proto files.
+"""The committed *_pb2.py(i) files are what grpcio-tools' protoc makes of their .proto files.
+
+Generated code lives beside its .proto in tests/protos/ and examples/tuned/.
 
 Regenerate after editing a .proto (or upgrading protobuf / grpcio-tools):
 
@@ -18,19 +20,20 @@ from pathlib import Path
 import pytest
 
 PROTOS = Path(__file__).resolve().parent / "protos"
+DIRECTORIES = (PROTOS, Path(__file__).resolve().parent.parent / "examples" / "tuned")
 HEADER = "# ruff: noqa\n# fmt: off\n"
 SUFFIXES = ("_pb2.py", "_pb2.pyi")
 
 
-def generate(out_dir: Path) -> dict[str, str]:
-    """Run protoc (grpcio-tools) over every .proto in tests/protos; the files it wrote, with HEADER."""
-    protos = sorted(path.name for path in PROTOS.glob("*.proto"))
+def generate(out_dir: Path, source: Path = PROTOS) -> dict[str, str]:
+    """Run protoc (grpcio-tools) over every .proto in ``source``; the files it wrote, with HEADER."""
+    protos = sorted(path.name for path in source.glob("*.proto"))
     subprocess.run(
         [
             sys.executable,
             "-m",
             "grpc_tools.protoc",
-            f"-I{PROTOS}",
+            f"-I{source}",
             f"--python_out={out_dir}",
             f"--pyi_out={out_dir}",
             *protos,
@@ -42,13 +45,14 @@ def generate(out_dir: Path) -> dict[str, str]:
     return {path.name: HEADER + path.read_text(encoding="utf-8") for path in sorted(out_dir.iterdir())}
 
 
-def test_generated_code_is_current(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", DIRECTORIES, ids=lambda path: path.name)
+def test_generated_code_is_current(tmp_path: Path, source: Path) -> None:
     pytest.importorskip("grpc_tools", reason="grpcio-tools is not installed")
-    generated = generate(tmp_path)
+    generated = generate(tmp_path, source)
 
     committed = {
         path.name: path.read_text(encoding="utf-8")
-        for path in sorted(PROTOS.iterdir())
+        for path in sorted(source.iterdir())
         if path.name.endswith(SUFFIXES)
     }
     assert sorted(generated) == sorted(committed)
@@ -56,15 +60,16 @@ def test_generated_code_is_current(tmp_path: Path) -> None:
         assert committed[name] == text, f"{name} is stale: run python tests/test_protobuf_gencode.py --write"
 
 
-def test_generated_code_imports_without_warnings() -> None:
+@pytest.mark.parametrize("source", DIRECTORIES, ids=lambda path: path.name)
+def test_generated_code_imports_without_warnings(source: Path) -> None:
     # protobuf warns, or refuses, when the gencode is newer or older than the runtime.
     env = {
         name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))
     }
-    for path in sorted(PROTOS.glob("*_pb2.py")):
+    for path in sorted(source.glob("*_pb2.py")):
         done = subprocess.run(
             [sys.executable, "-W", "error", "-c", f"import {path.stem}"],
-            cwd=PROTOS,
+            cwd=source,
             env=env,
             capture_output=True,
             text=True,
@@ -79,7 +84,8 @@ if __name__ == "__main__":  # pragma: no cover - a maintenance command
 
     if sys.argv[1:] != ["--write"]:
         raise SystemExit("usage: python tests/test_protobuf_gencode.py --write")
-    with tempfile.TemporaryDirectory() as scratch:
-        for name, text in generate(Path(scratch)).items():
-            (PROTOS / name).write_text(text, encoding="utf-8")
-            print(f"wrote {PROTOS / name}")
+    for directory in DIRECTORIES:
+        with tempfile.TemporaryDirectory() as scratch:
+            for name, text in generate(Path(scratch), directory).items():
+                (directory / name).write_text(text, encoding="utf-8")
+                print(f"wrote {directory / name}")

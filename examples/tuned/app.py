@@ -9,13 +9,16 @@ every invocation) and ``examples/plain`` (hand-written INIT caching and EMF):
   opened during INIT, within the invocation's deadline (``lambda_kit.http.Session``);
 * metrics are EMF lines on stdout, with a ``ColdStart`` metric (``Metrics``);
 * the core logic in ``orders.py`` never sees an event: ``http`` routes the API
-  Gateway request to it and serialises the result.
+  Gateway request to it and serialises the result; ``/v2/orders/{order_id}`` answers
+  protobuf to clients that ask for it (``Accept: application/x-protobuf``) and JSON
+  to the others.
 """
 
 from __future__ import annotations
 
 import os
 
+import order_view_pb2
 import orders
 
 from lambda_kit.handler import http
@@ -76,8 +79,16 @@ def get_order(order_id: str) -> orders.OrderView:
     return orders.get_order(DATABASE, INVENTORY, order_id)
 
 
+def get_order_message(order_id: str) -> order_view_pb2.OrderView:
+    view = get_order(order_id)
+    message = order_view_pb2.OrderView(order_id=view.order_id, user=view.user)
+    if view.in_stock is not None:
+        message.in_stock = view.in_stock
+    return message
+
+
 handler = http(
-    {"GET /orders/{order_id}": get_order},
+    {"GET /orders/{order_id}": get_order, "GET /v2/orders/{order_id}": get_order_message},
     errors={ValueError: 400},
     middleware=[metrics.log_metrics(capture_cold_start_metric=True)],
 )
