@@ -20,8 +20,9 @@ which makes a warm ``put_metric`` cost a fraction of a microsecond.
 
 State lives on the instance and is guarded by a lock: several threads (Lambda Managed
 Instances run invocations concurrently in one process) can add metrics at once; a
-flush takes everything added so far exactly once. For metrics with their own
-dimensions, use :meth:`Metrics.new`, an independent logger that shares the
+flush takes everything added so far exactly once. Lines are written under one lock
+shared by every logger, so concurrent flushes never mix their lines. For metrics with
+their own dimensions, use :meth:`Metrics.new`, an independent logger that shares the
 configuration.
 
 The method names are those of aws-embedded-metrics' ``MetricsLogger``, so moving
@@ -127,6 +128,32 @@ _UNIT_LIST = ", ".join(sorted(STANDARD_UNITS))
 # Test hook (lambda_kit.testing.capture_metrics): when not empty, the last sink gets
 # every blob instead of sys.stdout.
 _sinks: list[Callable[[str], object]] = []
+
+# Held around every write of every logger (new() children and ColdStart blobs included):
+# concurrent large writes to one text stream interleave, and CloudWatch silently drops
+# the mixed lines. Re-entrant, so a signal handler that flushes metrics while the main
+# thread is writing cannot deadlock.
+_write_lock = _thread.RLock()
+
+
+def _write(blobs: Iterable[str]) -> None:
+    """Write whole EMF lines under the module's write lock, then flush the stream.
+
+    The flush makes the lines leave the process before the invocation ends (a frozen
+    or recycled execution environment would otherwise hold or lose a buffered line).
+    """
+    with _write_lock:
+        if _sinks:
+            sink = _sinks[-1]
+            for blob in blobs:
+                sink(blob)
+            return
+        stream = sys.stdout
+        for blob in blobs:
+            stream.write(blob)
+        flush = getattr(stream, "flush", None)
+        if flush is not None:
+            flush()
 
 
 # -- validation helpers (each raises the named error) ------------------------------------
@@ -326,15 +353,54 @@ def _to_epoch_ms(timestamp: object) -> int:
     return round(epoch_ms)
 
 
+def _is_metrics_error(error: BaseException) -> bool:
+    """Whether ``error`` is a MetricsError, without importing the exception tree otherwise.
+
+    Every MetricsError is a ValueError, and raising one has imported the tree already.
+    """
+    if not isinstance(error, ValueError):
+        return False
+    from lambda_kit.exceptions import MetricsError
+
+    return isinstance(error, MetricsError)
+
+
+def _warn_not_written(what: str, error: BaseException) -> None:
+    """Log that ``what`` could not be written (logging is imported only on this rare path)."""
+    import logging
+
+    logging.getLogger(__name__).warning(
+        "lambda_kit.metrics: %s could not be written and was dropped: %s: %s",
+        what,
+        type(error).__name__,
+        error,
+    )
+
+
 # -- configuration ------------------------------------------------------------------------
 
 
 def _from_environment(setting: str, peers: tuple[str, ...], check: Callable[[str], object]) -> str | None:
-    """``LAMBDA_KIT_<SETTING>``, then the peers' variables (migration), then None."""
+    """``LAMBDA_KIT_<SETTING>``, then the peers' variables (migration), then None.
+
+    Each source is read only when every source before it is unset or blank, so an
+    invalid lower-priority variable (left over from a migration, say) never breaks a
+    valid configuration; the variable actually used is validated and named on error.
+    """
     from lambda_kit._config import UNSET, resolve
     from lambda_kit.exceptions import MetricsError
 
-    fallback: str | None = None
+    def parse(raw: str) -> str | None:
+        value = raw.strip()
+        try:
+            check(value)
+        except MetricsError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    value = resolve(setting, UNSET, None, parse, valid="a valid value")
+    if value is not None:
+        return value
     for variable in peers:
         raw = os.environ.get(variable, "").strip()
         if raw:
@@ -348,18 +414,8 @@ def _from_environment(setting: str, peers: tuple[str, ...], check: Callable[[str
                     variable=variable,
                     value=raw,
                 ) from None
-            fallback = raw
-            break
-
-    def parse(raw: str) -> str | None:
-        value = raw.strip()
-        try:
-            check(value)
-        except MetricsError as error:
-            raise ValueError(str(error)) from None
-        return value
-
-    return resolve(setting, UNSET, fallback, parse, valid="a valid value")
+            return raw
+    return None
 
 
 def _check_service(service: str) -> None:
@@ -378,6 +434,23 @@ def _effective_sets(
     if use_default and defaults:
         return [{**defaults, **dimensions} for dimensions in custom]
     return custom
+
+
+def _check_one_value_per_name(sets: list[dict[str, str]]) -> None:
+    """Raise if two dimension sets give one name different values (a blob holds one value)."""
+    seen: dict[str, str] = {}
+    for dimensions in sets:
+        for name, value in dimensions.items():
+            previous = seen.setdefault(name, value)
+            if previous != value:
+                raise _error(
+                    "InvalidDimensionError",
+                    f"Dimension {name!r} would have the value {previous!r} in one dimension set and "
+                    f"{value!r} in another; an EMF line holds one value per dimension name, so both "
+                    "values are not allowed in one blob. Use metrics.new() for a separate blob, or "
+                    "flush first.",
+                    dimension=name,
+                )
 
 
 def _member(known: Known, values: list[float | int]) -> str:
@@ -637,7 +710,10 @@ class Metrics:
                 value = _coerce_value(key, value)
         elif kind is not int or not -_EXACT_INT <= value <= _EXACT_INT:
             value = _coerce_value(key, value)
-        known = self._known.get(key)
+        try:
+            known = self._known.get(key)
+        except TypeError:  # an unhashable name: _learn raises InvalidMetricNameError
+            known = None
         if known is None or (known[0] is not unit and known[0] != unit) or known[1] != storage_resolution:
             known = self._learn(key, unit, storage_resolution)
         with self._lock:
@@ -706,8 +782,10 @@ class Metrics:
 
         Raises:
             InvalidDimensionError: A name or value is not non-blank printable ASCII
-                (names <= 250 characters, not starting with ':'; values <= 1024), or
-                a name is already used by a metric or property.
+                (names <= 250 characters, not starting with ':'; values <= 1024), a
+                name is already used by a metric or property, or another dimension set
+                of this blob gives the same name a different value (a line holds one
+                value per name: use :meth:`new` or flush first).
             DimensionSetExceededError: More than 30 dimensions with the defaults.
 
         Example:
@@ -812,6 +890,8 @@ class Metrics:
     def _set_dimensions(self, custom: list[dict[str, str]], use_default: bool) -> None:
         """Install new dimension sets (lock held) after checking their names are free."""
         sets = _effective_sets(self._defaults, custom, use_default)
+        if len(sets) > 1:
+            _check_one_value_per_name(sets)
         names = {name for dimensions in sets for name in dimensions}
         if self._metrics or self._properties:
             for name in names:
@@ -854,11 +934,11 @@ class Metrics:
             )
         try:
             encoded = json.dumps(value, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, RecursionError) as error:  # RecursionError: nested too deeply
             raise _error(
                 "InvalidPropertyError",
                 f"Property {key!r} is not JSON-serializable ({error}); expected str, int, finite float, "
-                "bool, None, or lists and dicts of them.",
+                "bool, None, or lists and dicts of them (not nested too deeply).",
                 key=key,
             ) from None
         member = "," + _json_str(key) + ":" + encoded
@@ -913,9 +993,11 @@ class Metrics:
     def flush(self) -> None:
         """Write the metrics added so far as EMF lines, then start a fresh blob.
 
-        One ``write`` per line, to the current ``sys.stdout``. Custom dimensions,
-        properties and the timestamp are cleared too; namespace and default dimensions
-        stay. With no metrics, nothing is written.
+        One ``write`` per line, to the current ``sys.stdout``, then one ``flush`` of
+        it; the lines of one flush are written under a lock shared by every logger, so
+        threads flushing at once never mix their lines. Custom dimensions, properties
+        and the timestamp are cleared too; namespace and default dimensions stay. With
+        no metrics, nothing is written.
 
         Raises:
             MetricsError: One metric cannot fit in a 1 MB line beside its dimensions
@@ -946,7 +1028,6 @@ class Metrics:
             + keys
             + ',"Metrics":['
         )
-        write = _sinks[-1] if _sinks else sys.stdout.write
         if len(metrics) <= _MAX_METRICS_PER_BLOB:
             definitions = []
             values = []
@@ -962,10 +1043,9 @@ class Metrics:
             else:
                 blob = prefix + ",".join(definitions) + "]}]}" + members + "".join(values) + "}\n"
                 if len(blob) <= _MAX_EVENT:
-                    write(blob)
+                    _write((blob,))
                     return
-        for blob in _split(metrics.values(), prefix, members):
-            write(blob)
+        _write(_split(metrics.values(), prefix, members))
 
     # -- handler decorator ---------------------------------------------------------
 
@@ -997,6 +1077,16 @@ class Metrics:
                 when the invocation starts, so a failing or timed-out first invocation
                 is still counted.
 
+        Raises:
+            DimensionSetExceededError: ``capture_cold_start_metric`` with 30 default
+                dimensions, none named ``function_name`` (the ColdStart set would
+                hold 31); raised when decorating, at INIT.
+
+        Invalid metrics never keep the handler from running nor replace its result or
+        exception: a ``MetricsError`` from the ColdStart blob or from the final flush
+        is logged as one warning on the ``lambda_kit.metrics`` logger, and those
+        metrics are dropped. (An ``OSError`` from writing to stdout still propagates.)
+
         Example:
             >>> metrics = Metrics(namespace="Shop", service="orders")
             >>> @metrics.log_metrics(capture_cold_start_metric=True)
@@ -1004,6 +1094,19 @@ class Metrics:
             ...     metrics.put_metric("Orders", 1, "Count")
             ...     return "ok"
         """
+        if (
+            capture_cold_start_metric
+            and "function_name" not in self._defaults
+            and len(self._defaults) >= _MAX_DIMENSIONS_PER_SET
+        ):
+            raise _error(
+                "DimensionSetExceededError",
+                f"capture_cold_start_metric=True adds a function_name dimension to the "
+                f"{len(self._defaults)} default dimensions, and EMF allows at most "
+                f"{_MAX_DIMENSIONS_PER_SET} per set; use at most {_MAX_DIMENSIONS_PER_SET - 1} "
+                "default dimensions (or one named function_name) with the ColdStart metric.",
+                size=len(self._defaults) + 1,
+            )
         if handler is None:
 
             def decorate(function: Callable[P, R]) -> Callable[P, R]:
@@ -1025,14 +1128,20 @@ class Metrics:
             if capture_cold_start_metric and lifecycle.is_cold_start():
                 try:
                     self._record_cold_start(context)
-                except BaseException:
-                    end_invocation(token)
-                    raise
+                except BaseException as error:
+                    if not _is_metrics_error(error):
+                        end_invocation(token)
+                        raise
+                    _warn_not_written("the ColdStart metric", error)  # the handler runs anyway
             return token
 
         def finish(token: InvocationToken) -> None:
             try:
                 self.flush()
+            except BaseException as error:
+                if not _is_metrics_error(error):
+                    raise
+                _warn_not_written("this invocation's metrics", error)  # never replaces the outcome
             finally:
                 end_invocation(token)
 

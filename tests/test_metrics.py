@@ -135,6 +135,35 @@ def test_one_write_call_per_blob(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(text.endswith("\n") and text.count("\n") == 1 for text in writes)
 
 
+def test_each_flush_pushes_its_lines_out_of_a_buffered_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    stream = open(write_end, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115 - closed below
+    monkeypatch.setattr(sys, "stdout", stream)
+    try:
+        Metrics(namespace="Shop").put_metric("Orders", 1, "Count").flush()
+        data = os.read(read_end, 1 << 16)  # nothing would be there if the line sat in the buffer
+    finally:
+        stream.close()
+        os.close(read_end)
+    assert json.loads(data)["Orders"] == 1
+
+
+def test_a_stdout_without_flush_still_receives_the_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    class WriteOnly:
+        def __init__(self) -> None:
+            self.text: list[str] = []
+
+        def write(self, text: str) -> int:
+            self.text.append(text)
+            return len(text)
+
+    stream = WriteOnly()
+    monkeypatch.setattr(sys, "stdout", stream)
+    Metrics(namespace="Shop").put_metric("Orders", 1, "Count").flush()
+    assert json.loads(stream.text[0])["Orders"] == 1
+
+
 def test_empty_flush_writes_nothing_and_clears_the_context(captured: CapturedMetrics) -> None:
     metrics = Metrics(namespace="Shop")
     metrics.put_dimensions({"operation": "a"}).set_property("request", "r1")
@@ -240,6 +269,44 @@ def test_add_dimension_grows_the_latest_set(captured: CapturedMetrics) -> None:
     assert document["request"] == "r1"
 
 
+def test_one_dimension_name_cannot_have_two_values_in_one_blob(captured: CapturedMetrics) -> None:
+    metrics = Metrics(namespace="Shop")
+    metrics.put_dimensions({"op": "checkout"})
+    with pytest.raises(InvalidDimensionError, match=r"'op'.*'checkout'.*'refund'.*new\(\)") as info:
+        metrics.put_dimensions({"op": "refund", "region": "eu"})
+    assert info.value.context["dimension"] == "op"
+    with pytest.raises(InvalidDimensionError, match="both values are not allowed in one blob"):
+        metrics.set_dimensions({"op": "a"}, {"op": "b", "region": "eu"})
+    metrics.put_dimensions({"region": "eu"})
+    with pytest.raises(InvalidDimensionError, match="'op'"):
+        metrics.add_dimension("op", "refund")  # the latest set {region} would get op=refund
+    metrics.put_metric("Orders", 1, "Count").flush()  # the rejected calls changed nothing
+
+    assert [record.dimensions for record in captured.records] == [{"op": "checkout"}, {"region": "eu"}]
+
+
+def test_a_custom_value_cannot_shadow_a_default_beside_another_set() -> None:
+    metrics = Metrics(namespace="Shop", service="orders")
+    metrics.put_dimensions({"service": "billing"})  # alone: the set's own value wins
+    with pytest.raises(InvalidDimensionError, match="'service'"):
+        metrics.put_dimensions({"op": "a"})  # this set would carry service=orders
+    metrics.set_dimensions({"service": "billing"}, {"op": "a"})  # defaults left out: no clash
+
+
+def test_sets_may_share_a_name_with_one_value_and_same_names_replace(captured: CapturedMetrics) -> None:
+    metrics = Metrics(namespace="Shop", service="orders")
+    metrics.put_dimensions({"op": "checkout"}).put_dimensions({"op": "checkout", "region": "eu"})
+    metrics.put_metric("Orders", 1, "Count").flush()
+    metrics.put_dimensions({"op": "checkout"}).put_dimensions({"op": "refund"})  # same names: replaced
+    metrics.put_metric("Orders", 2, "Count").flush()
+
+    assert [(record.dimensions, record.values) for record in captured.records] == [
+        ({"service": "orders", "op": "checkout"}, [1]),
+        ({"service": "orders", "op": "checkout", "region": "eu"}, [1]),
+        ({"service": "orders", "op": "refund"}, [2]),
+    ]
+
+
 def test_explicit_default_dimensions_replace_service() -> None:
     with capture_metrics() as captured:
         Metrics(
@@ -330,6 +397,9 @@ def test_dimension_and_metric_names_must_differ() -> None:
         ("line\nbreak", "control character"),
         ("_aws", "reserved"),
         (42, "must be a str"),
+        (["a"], "must be a str"),
+        ({"a": 1}, "must be a str"),
+        (b"Orders", "must be a str"),
     ],
 )
 def test_invalid_metric_names(name: Any, message: str) -> None:
@@ -474,6 +544,17 @@ def test_valid_namespaces(namespace: str) -> None:
 def test_invalid_properties(key: Any, value: Any, message: str) -> None:
     with pytest.raises(InvalidPropertyError, match=message):
         Metrics(namespace="Shop").set_property(key, value)
+
+
+def test_a_property_nested_too_deeply_is_an_invalid_property() -> None:
+    deep: list[Any] = []
+    for _ in range(sys.getrecursionlimit() + 100):
+        deep = [deep]
+    metrics = Metrics(namespace="Shop")
+    with pytest.raises(InvalidPropertyError, match="nested too deeply") as info:
+        metrics.set_property("tree", deep)
+    assert info.value.context["key"] == "tree"
+    metrics.set_property("tree", [[[1]]])  # the logger is still usable
 
 
 def test_properties_are_bounded_in_size() -> None:
@@ -651,6 +732,50 @@ def test_invalid_namespace_variable_names_the_variable(
     assert info.value.context["variable"] == variable
 
 
+@pytest.mark.parametrize(
+    ("environ", "attribute", "expected"),
+    [
+        (
+            {"LAMBDA_KIT_METRICS_NAMESPACE": "Shop", "AWS_EMF_NAMESPACE": "bad namespace"},
+            "namespace",
+            "Shop",
+        ),
+        (
+            {"LAMBDA_KIT_METRICS_NAMESPACE": "Shop", "POWERTOOLS_METRICS_NAMESPACE": "AWS/Nope"},
+            "namespace",
+            "Shop",
+        ),
+        ({"AWS_EMF_NAMESPACE": "Emf", "POWERTOOLS_METRICS_NAMESPACE": "bad namespace"}, "namespace", "Emf"),
+        ({"LAMBDA_KIT_SERVICE_NAME": "orders", "POWERTOOLS_SERVICE_NAME": "café"}, "service", "orders"),
+        ({"LAMBDA_KIT_SERVICE_NAME": "orders", "AWS_EMF_SERVICE_NAME": "x" * 2000}, "service", "orders"),
+        ({"AWS_EMF_SERVICE_NAME": "emf", "POWERTOOLS_SERVICE_NAME": "café"}, "service", "emf"),
+        (
+            {"LAMBDA_KIT_METRICS_FUNCTION_NAME": "fn", "POWERTOOLS_METRICS_FUNCTION_NAME": "fünction"},
+            "_function_name",
+            "fn",
+        ),
+    ],
+)
+def test_an_invalid_lower_priority_variable_is_never_read(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], attribute: str, expected: str
+) -> None:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert getattr(Metrics(), attribute) == expected
+
+
+def test_the_variable_used_is_still_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMBDA_KIT_SERVICE_NAME", "café")
+    monkeypatch.setenv("AWS_EMF_SERVICE_NAME", "valid")
+    with pytest.raises(ConfigurationError, match="LAMBDA_KIT_SERVICE_NAME") as info:
+        Metrics(namespace="Shop")
+    assert info.value.context["variable"] == "LAMBDA_KIT_SERVICE_NAME"
+    monkeypatch.setenv("LAMBDA_KIT_SERVICE_NAME", "  ")  # blank counts as unset
+    monkeypatch.setenv("AWS_EMF_SERVICE_NAME", "sërvice")
+    with pytest.raises(ConfigurationError, match="AWS_EMF_SERVICE_NAME"):
+        Metrics(namespace="Shop")
+
+
 def test_invalid_service_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sërvice")
     with pytest.raises(ConfigurationError, match="POWERTOOLS_SERVICE_NAME"):
@@ -716,6 +841,50 @@ def test_eight_threads_lose_and_duplicate_nothing(captured: CapturedMetrics) -> 
         )
     for line in captured.lines:
         json.loads(line)
+
+
+CONCURRENT_FLUSHES = """
+import sys, threading
+from lambda_kit.metrics import Metrics
+
+shared = Metrics(namespace="Shop", service="orders")
+names = [f"{index:03d}-" + "n" * 200 for index in range(100)]
+barrier = threading.Barrier(8)
+
+def work(worker):
+    barrier.wait()
+    for round_ in range(ROUNDS):
+        # half the threads share one logger, half use new() children: one lock for all
+        logger = shared if worker % 2 else shared.new()
+        for name in names:
+            logger.put_metric(name, worker * 1000 + round_, "Count")
+        logger.flush()
+
+threads = [threading.Thread(target=work, args=(worker,)) for worker in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+"""
+
+
+def test_concurrent_large_flushes_through_a_pipe_never_mix_lines() -> None:
+    """Eight threads of a fresh interpreter flush ~45 KB lines into a real pipe; every line is whole."""
+    rounds = 50
+    env = {
+        name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))
+    }
+    code = CONCURRENT_FLUSHES.replace("ROUNDS", str(rounds))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 8 * rounds
+    documents = [json.loads(line) for line in lines]  # a mixed line fails here
+    first = f"{0:03d}-" + "n" * 200
+    values = sorted(document[first] for document in documents)
+    assert values == sorted(worker * 1000 + round_ for worker in range(8) for round_ in range(rounds))
 
 
 def test_the_name_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, captured: CapturedMetrics) -> None:
@@ -853,6 +1022,109 @@ def test_a_failing_cold_start_write_ends_the_invocation(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(sys, "stdout", Broken())
     with pytest.raises(OSError, match="stdout closed"):
+        handler({}, FakeContext(request_id="r1"))
+    assert lifecycle.current_request_id() is None
+
+
+def test_cold_start_with_thirty_default_dimensions_is_refused_at_decoration(
+    captured: CapturedMetrics,
+) -> None:
+    thirty = {f"d{index}": "x" for index in range(30)}
+    metrics = Metrics(namespace="Shop", dimensions=thirty)
+
+    def handler(event: Any, context: Any) -> str:
+        return "ok"
+
+    with pytest.raises(DimensionSetExceededError, match=r"capture_cold_start_metric.*30 default") as info:
+        metrics.log_metrics(capture_cold_start_metric=True)
+    assert info.value.context["size"] == 31
+    with pytest.raises(DimensionSetExceededError):
+        metrics.log_metrics(handler, capture_cold_start_metric=True)
+    assert metrics.log_metrics(handler)({}, FakeContext()) == "ok"  # without ColdStart: fine
+
+    reset_lifecycle()
+    named = Metrics(namespace="Shop", dimensions={**dict(list(thirty.items())[:29]), "function_name": "f"})
+    assert named.log_metrics(handler, capture_cold_start_metric=True)({}, FakeContext()) == "ok"
+    reset_lifecycle()
+    fits = Metrics(namespace="Shop", dimensions=dict(list(thirty.items())[:29]))
+    assert (
+        fits.log_metrics(handler, capture_cold_start_metric=True)({}, FakeContext(function_name="f")) == "ok"
+    )
+    cold = [record for record in captured.records if record.name == "ColdStart"]
+    assert [len(record.dimensions) for record in cold] == [30, 30]
+
+
+def test_an_invalid_cold_start_blob_is_logged_and_the_handler_still_runs(
+    captured: CapturedMetrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = Metrics(namespace="Shop")
+    ran: list[str | None] = []
+
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: Any, context: Any) -> str:
+        ran.append(lifecycle.current_request_id())
+        metrics.put_metric("Orders", 1, "Count")
+        return "ok"
+
+    with caplog.at_level("WARNING", logger="lambda_kit.metrics"):
+        result = handler({}, FakeContext(function_name="fünction", request_id="r1"))  # not ASCII
+
+    assert (result, ran) == ("ok", ["r1"])
+    assert captured.names == {"Orders"}
+    [warning] = caplog.records
+    assert warning.name == "lambda_kit.metrics"
+    assert "ColdStart" in warning.getMessage()
+    assert "InvalidDimensionError" in warning.getMessage()
+    assert lifecycle.current_request_id() is None
+
+
+def test_a_final_flush_error_never_replaces_the_result_or_the_exception(
+    monkeypatch: pytest.MonkeyPatch, captured: CapturedMetrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(metrics_module, "_MAX_EVENT", 600)
+    metrics = Metrics(namespace="Shop")
+
+    @metrics.log_metrics
+    def handler(event: Any, context: Any) -> dict[str, int]:
+        metrics.set_property("note", "x" * 300)
+        for index in range(50):
+            metrics.put_metric("Values", index * 1.123456789)  # too big for one 600-byte line
+        if event.get("fail"):
+            raise RuntimeError("handler failure")
+        return {"statusCode": 200}
+
+    @metrics.log_metrics
+    async def async_handler(event: Any, context: Any) -> dict[str, int]:
+        return handler.__wrapped__(event, context)  # type: ignore[attr-defined, no-any-return]
+
+    with caplog.at_level("WARNING", logger="lambda_kit.metrics"):
+        assert handler({}, FakeContext(request_id="r1")) == {"statusCode": 200}
+        with pytest.raises(RuntimeError, match="handler failure"):
+            handler({"fail": True}, FakeContext(request_id="r2"))
+        assert asyncio.run(async_handler({}, FakeContext(request_id="r3"))) == {"statusCode": 200}
+
+    assert captured.lines == []
+    assert len(caplog.records) == 3
+    assert all("does not fit" in record.getMessage() for record in caplog.records)
+    assert lifecycle.current_request_id() is None
+
+
+@pytest.mark.parametrize("error", [OSError("stdout closed"), ValueError("I/O operation on closed file")])
+def test_a_failing_write_of_the_final_flush_still_propagates(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    metrics = Metrics(namespace="Shop")
+
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise error
+
+    @metrics.log_metrics
+    def handler(event: Any, context: Any) -> None:
+        metrics.put_metric("Orders", 1, "Count")
+
+    monkeypatch.setattr(sys, "stdout", Broken())
+    with pytest.raises(type(error), match=str(error)):
         handler({}, FakeContext(request_id="r1"))
     assert lifecycle.current_request_id() is None
 

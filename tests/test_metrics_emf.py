@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambda_kit.exceptions import MetricsError
+from lambda_kit.exceptions import InvalidDimensionError, MetricsError
 from lambda_kit.metrics import STANDARD_UNITS, Metrics
 from lambda_kit.testing._metrics import CapturedMetrics, capture_metrics
 
@@ -188,6 +188,16 @@ def dimension_sets(max_size: int = 4) -> st.SearchStrategy[dict[str, str]]:
 def metric_sets(draw: st.DrawFn) -> dict[str, Any]:
     """A namespace, default dimensions, and a script of calls that both libraries accept."""
     names = draw(st.lists(LABEL.map(lambda text: "m" + text), min_size=1, max_size=12, unique=True))
+    # One value per dimension name for the whole script: two sets of one blob that give a
+    # name different values are refused by lambda-kit (see test_one_value_per_dimension_name).
+    vocabulary = draw(dimension_sets(max_size=8))
+
+    def subsets(max_size: int = 4) -> st.SearchStrategy[dict[str, str]]:
+        if not vocabulary:
+            return st.just({})
+        chosen = st.lists(st.sampled_from(sorted(vocabulary)), unique=True, max_size=max_size)
+        return chosen.map(lambda keys: {key: vocabulary[key] for key in keys})
+
     if draw(st.booleans()):  # sometimes more than 100 metrics, to force a split
         names += [f"bulk{index}" for index in range(draw(st.integers(90, 130)))]
     kinds = {name: (draw(UNIT), draw(RESOLUTION)) for name in names}
@@ -201,18 +211,16 @@ def metric_sets(draw: st.DrawFn) -> dict[str, Any]:
             start = draw(VALUE)
             calls.extend(("metric", name, start) for _ in range(draw(st.integers(2, 230))))
         elif kind == "put":
-            calls.append(("put", draw(dimension_sets())))
+            calls.append(("put", draw(subsets())))
         elif kind == "set":
-            calls.append(
-                ("set", draw(st.lists(dimension_sets(), min_size=1, max_size=3)), draw(st.booleans()))
-            )
+            calls.append(("set", draw(st.lists(subsets(), min_size=1, max_size=3)), draw(st.booleans())))
         else:
             calls.append(("reset", draw(st.booleans())))
     for name in names:  # every name is used at least once
         calls.append(("metric", name, draw(VALUE)))
     return {
         "namespace": draw(LABEL),
-        "defaults": draw(dimension_sets(max_size=3)),
+        "defaults": draw(subsets(max_size=3)),
         "kinds": kinds,
         "calls": calls,
     }
@@ -323,6 +331,44 @@ def test_every_line_is_valid_and_matches_aws_embedded_metrics(script: dict[str, 
     assert cloudwatch_data(ours) == cloudwatch_data(reference)
     values = sum(1 for call in script["calls"] if call[0] == "metric")
     assert sum(cloudwatch_data(ours).values()) >= values  # nothing dropped (each set counts once or more)
+
+
+SMALL_NAME = st.sampled_from(["da", "db", "dc"])
+SMALL_VALUE = st.sampled_from(["x", "y"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    defaults=st.dictionaries(SMALL_NAME, SMALL_VALUE, max_size=2),
+    sets=st.lists(st.dictionaries(SMALL_NAME, SMALL_VALUE, max_size=3), min_size=1, max_size=3),
+    use_default=st.booleans(),
+)
+def test_one_value_per_dimension_name(
+    defaults: dict[str, str], sets: list[dict[str, str]], use_default: bool
+) -> None:
+    """A blob is written only if each dimension name has one value; then every set is credited."""
+    effective = [{**defaults, **dimensions} for dimensions in sets] if use_default and defaults else sets
+    values: dict[str, set[str]] = {}
+    for dimensions in effective:
+        for name, value in dimensions.items():
+            values.setdefault(name, set()).add(value)
+    clash = sorted(name for name, seen in values.items() if len(seen) > 1)
+    metrics = Metrics(namespace="Shop", dimensions=defaults)
+    with capture_metrics() as captured:
+        if clash:
+            with pytest.raises(InvalidDimensionError, match="both values are not allowed") as info:
+                metrics.set_dimensions(*sets, use_default=use_default)
+            assert info.value.context["dimension"] in clash
+        else:
+            metrics.set_dimensions(*sets, use_default=use_default)
+        metrics.put_metric("Orders", 1, "Count").flush()
+    for line in captured.lines:
+        assert_valid_emf(line)
+    written = [record.dimensions for record in captured.records]
+    if clash:  # refused: the blob kept the defaults
+        assert written == [defaults]
+    else:  # each set is written with its own values, none overwritten by another set's
+        assert written == [dict(dimensions) for dimensions in effective]
 
 
 def test_parity_on_a_large_fixed_example() -> None:
