@@ -188,13 +188,42 @@ def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
     Works on sync and async handlers. Also registers lambda-kit's SnapStart
     dispatcher during INIT, so a restored environment starts cold again.
     """
+    return wrap_invocation(handler)
+
+
+def wrap_invocation(
+    handler: Callable[P, R],
+    *,
+    on_start: Callable[[object], None] | None = None,
+    on_finish: Callable[[], None] | None = None,
+) -> Callable[P, R]:
+    """Wrap a sync or async handler ``(event, context)`` in an invocation (internal building block).
+
+    The invocation starts before ``on_start(context)`` and ends after ``on_finish()``,
+    which runs in ``finally`` (also when the handler raises). If ``on_start`` raises,
+    the invocation ends and the error propagates without calling the handler.
+    """
     import functools
 
     _ensure_runtime_hooks()
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> InvocationToken:
         context = kwargs.get("context", args[1] if len(args) > 1 else None)
-        return start_invocation_for(context)
+        token = start_invocation_for(context)
+        if on_start is not None:
+            try:
+                on_start(context)
+            except BaseException:
+                end_invocation(token)
+                raise
+        return token
+
+    def finish(token: InvocationToken) -> None:
+        try:
+            if on_finish is not None:
+                on_finish()
+        finally:
+            end_invocation(token)
 
     if is_coroutine_function(handler):
 
@@ -204,7 +233,7 @@ def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
             try:
                 return await handler(*args, **kwargs)  # type: ignore[misc]  # R is an awaitable here
             finally:
-                end_invocation(token)
+                finish(token)
 
         return async_wrapper  # type: ignore[return-value]  # same signature, async
 
@@ -214,7 +243,7 @@ def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
         try:
             return handler(*args, **kwargs)
         finally:
-            end_invocation(token)
+            finish(token)
 
     return wrapper
 

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     from typing import Any, ParamSpec, TypeAlias, TypeVar, overload
 
     from lambda_kit.exceptions import LambdaKitError
-    from lambda_kit.lifecycle import InvocationToken
 
     P = ParamSpec("P")
     R = TypeVar("R")
@@ -1113,59 +1112,26 @@ class Metrics:
                 return self.log_metrics(function, capture_cold_start_metric=capture_cold_start_metric)
 
             return decorate
-        import functools
-
         from lambda_kit import lifecycle
-        from lambda_kit._util import is_coroutine_function
 
-        lifecycle._ensure_runtime_hooks()  # a SnapStart restore starts cold again
-        start_invocation_for = lifecycle.start_invocation_for
-        end_invocation = lifecycle.end_invocation
-
-        def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> InvocationToken:
-            context = kwargs.get("context", args[1] if len(args) > 1 else None)
-            token = start_invocation_for(context)
+        def on_start(context: object) -> None:
             if capture_cold_start_metric and lifecycle.is_cold_start():
                 try:
                     self._record_cold_start(context)
                 except BaseException as error:
                     if not _is_metrics_error(error):
-                        end_invocation(token)
                         raise
                     _warn_not_written("the ColdStart metric", error)  # the handler runs anyway
-            return token
 
-        def finish(token: InvocationToken) -> None:
+        def on_finish() -> None:
             try:
                 self.flush()
             except BaseException as error:
                 if not _is_metrics_error(error):
                     raise
                 _warn_not_written("this invocation's metrics", error)  # never replaces the outcome
-            finally:
-                end_invocation(token)
 
-        if is_coroutine_function(handler):
-
-            @functools.wraps(handler)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                token = start(args, kwargs)
-                try:
-                    return await handler(*args, **kwargs)  # type: ignore[misc]  # R is an awaitable here
-                finally:
-                    finish(token)
-
-            return async_wrapper  # type: ignore[return-value]  # same signature, async
-
-        @functools.wraps(handler)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            token = start(args, kwargs)
-            try:
-                return handler(*args, **kwargs)
-            finally:
-                finish(token)
-
-        return wrapper
+        return lifecycle.wrap_invocation(handler, on_start=on_start, on_finish=on_finish)
 
     def _record_cold_start(self, context: object) -> None:
         """Write the ``ColdStart`` blob once per cold invocation (request id remembered)."""
