@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 from lambda_kit.exceptions import ConfigurationError, SecretError
 
@@ -22,6 +23,7 @@ __all__ = [
     "ExtensionBackend",
     "SdkBackend",
     "backend_for",
+    "forget_created_clients",
     "parse_extension_parameter",
     "parse_extension_secret",
 ]
@@ -31,9 +33,17 @@ EXTENSION_PORT = 2773
 _PORT_VARIABLE = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 _TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"  # noqa: S105 - a header name, not a secret
 _MESSAGE_LIMIT = 300  # AWS error messages are kept, shortened
+# The extension's own cache lifetimes (its settings, read from the function's environment):
+# (variable, default and maximum seconds).
+_SECRETS_TTL = ("SECRETS_MANAGER_TTL", 300.0)
+_PARAMETERS_TTL = ("SSM_PARAMETER_STORE_TTL", 3600.0)
+_PARAMETERS_TTL_DEFAULT = 300.0
 
+_monotonic = time.monotonic
 _shared_lock = threading.Lock()
 _shared: dict[str, Any] = {}
+# Every SdkBackend that has created a client, weakly: their clients are dropped after a restore.
+_with_clients: Any = None
 
 
 def backend_for(name: str, client: Any) -> Backend:
@@ -57,8 +67,35 @@ def backend_for(name: str, client: Any) -> Backend:
 
 
 def _reset_shared_for_tests() -> None:
+    global _with_clients
     with _shared_lock:
         _shared.clear()
+        _with_clients = None
+
+
+def forget_created_clients() -> None:
+    """Drop every client an :class:`SdkBackend` created (after a SnapStart restore).
+
+    Called by lambda_kit.secrets' after-restore hook before it refetches, so the
+    refetch already uses new clients, with the restored environment's credentials.
+    """
+    with _shared_lock:
+        backends = list(_with_clients) if _with_clients is not None else []
+    for backend in backends:
+        backend._forget_created_clients()
+
+
+def _extension_cache_ttl(setting: tuple[str, float], default: float) -> float:
+    """The extension's cache TTL from its variable: ``default`` when unset, the maximum when invalid."""
+    variable, maximum = setting
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return maximum  # the longest it could be: bypassing longer is only slower, never wrong
+    return seconds if 0 <= seconds <= maximum else maximum
 
 
 def _sdk_error(error: Exception, operation: str, what: str, context: dict[str, Any]) -> SecretError:
@@ -117,7 +154,6 @@ class SdkBackend:
         self._connect_timeout = float(connect_timeout)
         self._read_timeout = float(read_timeout)
         self._lock = threading.Lock()
-        self._hooked = False
 
     def client(self, service: str) -> Any:
         """The client for ``service`` (``"secretsmanager"`` or ``"ssm"``), created on first use."""
@@ -130,11 +166,7 @@ class SdkBackend:
                 client = self._create(service)
                 self._clients[service] = client
                 self._created.add(service)
-                if not self._hooked:
-                    from lambda_kit import lifecycle
-
-                    lifecycle.on_after_restore(self._forget_created_clients)
-                    self._hooked = True
+                _track_created(self)
         return client
 
     def _create(self, service: str) -> Any:
@@ -201,6 +233,20 @@ class SdkBackend:
         return f"SdkBackend(created clients: {created})"
 
 
+def _track_created(backend: SdkBackend) -> None:
+    """Remember ``backend`` for :func:`forget_created_clients`; make sure the restore hook runs."""
+    global _with_clients
+    with _shared_lock:
+        if _with_clients is None:
+            import weakref
+
+            _with_clients = weakref.WeakSet()
+        _with_clients.add(backend)
+    from lambda_kit import secrets
+
+    secrets._ensure_restore_hook()
+
+
 def parse_extension_secret(body: bytes) -> tuple[str | bytes, str]:
     """Parse the extension's GetSecretValue JSON; ``ValueError`` when it is not one.
 
@@ -259,6 +305,13 @@ class ExtensionBackend:
     (after a rotation) always go to ``fallback``: the extension's cache may still
     hold the old version for up to its own TTL.
 
+    A value never goes back to an older version: after a forced refresh, that secret
+    or parameter is read through ``fallback`` for as long as the extension may still
+    cache the version before it (its ``SECRETS_MANAGER_TTL``, default and at most
+    300 s; ``SSM_PARAMETER_STORE_TTL`` for parameters, default 300 s, at most
+    3600 s). After that, an extension answer whose version differs from the newest
+    one ``fallback`` returned is checked with ``fallback`` before it is believed.
+
     Args:
         port: The extension's port (default: ``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT``,
             else 2773).
@@ -295,6 +348,36 @@ class ExtensionBackend:
         self.port = port
         self._timeout = float(timeout)
         self._fallback: Backend = SdkBackend() if fallback is None else fallback
+        self._secrets_ttl = _extension_cache_ttl(_SECRETS_TTL, _SECRETS_TTL[1])
+        self._parameters_ttl = _extension_cache_ttl(_PARAMETERS_TTL, _PARAMETERS_TTL_DEFAULT)
+        # What each forced refresh found: key -> (when, newest version seen from fallback).
+        self._forced: dict[tuple[Any, ...], tuple[float, str]] = {}
+        self._forced_lock = threading.Lock()
+
+    def _may_ask_extension(self, key: tuple[Any, ...], window: float) -> bool:
+        """False for ``window`` seconds after a forced refresh of ``key``."""
+        with self._forced_lock:
+            record = self._forced.get(key)
+        return record is None or _monotonic() - record[0] >= window
+
+    def _believable(self, key: tuple[Any, ...], version: str) -> bool:
+        """Whether an extension answer with ``version`` can be served as it is.
+
+        Not when it differs from the newest version ``fallback`` returned after a
+        forced refresh: it may be the version from before a rotation, still cached.
+        """
+        with self._forced_lock:
+            record = self._forced.get(key)
+        return record is None or record[1] == version
+
+    def _remember(self, key: tuple[Any, ...], version: str, forced: bool) -> None:
+        """Note the version ``fallback`` returned: the newest one there is."""
+        with self._forced_lock:
+            record = self._forced.get(key)
+            if forced:
+                self._forced[key] = (_monotonic(), version)
+            elif record is not None:
+                self._forced[key] = (record[0], version)
 
     def _get(self, path: str) -> bytes | None:
         """The extension's 200 body for ``path``, or None when it cannot answer."""
@@ -315,7 +398,8 @@ class ExtensionBackend:
         self, secret_id: str, *, version_stage: str | None, version_id: str | None, forced: bool
     ) -> tuple[str | bytes, str]:
         """From the extension when it answers, else from the fallback backend."""
-        if not forced:
+        key = ("secret", secret_id, version_stage, version_id)
+        if not forced and self._may_ask_extension(key, self._secrets_ttl):
             from urllib.parse import quote
 
             path = f"/secretsmanager/get?secretId={quote(secret_id, safe='')}"
@@ -330,14 +414,18 @@ class ExtensionBackend:
                 except ValueError:
                     pass
                 else:
-                    return result
-        return self._fallback.get_secret_value(
+                    if self._believable(key, result[1]):
+                        return result
+        answer = self._fallback.get_secret_value(
             secret_id, version_stage=version_stage, version_id=version_id, forced=forced
         )
+        self._remember(key, answer[1], forced)
+        return answer
 
     def get_parameter(self, name: str, *, with_decryption: bool, forced: bool) -> tuple[str, str]:
         """From the extension when it answers, else from the fallback backend."""
-        if not forced:
+        key = ("parameter", name, with_decryption)
+        if not forced and self._may_ask_extension(key, self._parameters_ttl):
             from urllib.parse import quote
 
             decrypt = "true" if with_decryption else "false"
@@ -350,8 +438,11 @@ class ExtensionBackend:
                 except ValueError:
                     pass
                 else:
-                    return result
-        return self._fallback.get_parameter(name, with_decryption=with_decryption, forced=forced)
+                    if self._believable(key, result[1]):
+                        return result
+        answer = self._fallback.get_parameter(name, with_decryption=with_decryption, forced=forced)
+        self._remember(key, answer[1], forced)
+        return answer
 
     def __repr__(self) -> str:
         return f"ExtensionBackend(port={self.port}, fallback={self._fallback!r})"

@@ -10,13 +10,15 @@ second.
 The model, in one paragraph: each :class:`Secret` (or :class:`Parameter`) holds one
 immutable cache entry (value, version id, when it was fetched, when it expires).
 ``.value`` returns the entry's value while it is fresh: two attribute loads and one
-monotonic-clock comparison, no lock. When the entry has expired, one thread fetches
-(single-flight) while the others keep reading the value they have. After a rotation
-the cached password stops working: :meth:`Secret.refetch_on` turns the resulting
-error into one shared refetch and one retry with the new value. When a fetch fails,
-the cached value is served (stale-if-error) until it is ``max_stale`` seconds old,
-with one warning logged; fetch attempts back off with jitter meanwhile, so an outage
-or throttling never turns into an API storm. Nothing sleeps on the request path.
+monotonic-clock comparison, no lock. When the TTL has run out, one thread fetches
+(single-flight) while every other reader gets the cached value at once, without
+waiting for that fetch. After a rotation the cached password stops working:
+:meth:`Secret.refetch_on` turns the resulting error into one shared refetch and one
+retry with the new value. When a fetch fails, the cached value is served
+(stale-if-error) for up to ``max_stale`` seconds after its TTL ran out, with one
+warning logged; fetch attempts back off with jitter meanwhile, so an outage or
+throttling never turns into an API storm. Nothing sleeps on the request path. After
+a SnapStart restore, cached values are refetched before they are used again.
 
 Values never appear in a repr, a log line or an error message produced here.
 
@@ -31,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import _thread
 import os
 import time
 
@@ -85,13 +88,15 @@ _monotonic = time.monotonic
 DEFAULT_TTL = 300.0
 """Seconds a fetched value is served from memory (before jitter)."""
 DEFAULT_MAX_STALE = 900.0
-"""Seconds (since it was fetched) a value may still be served while fetching fails."""
+"""Seconds after its TTL ran out that a value may still be served (while refetching, or fetching fails)."""
 DEFAULT_MIN_REFRESH_INTERVAL = 1.0
 """Minimum seconds between two forced refreshes of one secret."""
 TTL_JITTER = 0.1
 """Each TTL is shortened by a random 0-10 %, so environments started together spread out."""
 BACKOFF_CAP = 30.0
 """Longest wait, in seconds, between two fetch attempts after consecutive failures."""
+RESTORE_REFETCH_WAIT = 2.0
+"""Seconds the after-restore hook waits for its refetches (Lambda allows 10 s for all hooks)."""
 
 _BACKENDS = ("sdk", "extension")
 _INF = float("inf")
@@ -181,7 +186,6 @@ class _Cached:
     ) -> None:
         import threading
 
-        from lambda_kit import lifecycle
         from lambda_kit._config import UNSET, resolve
 
         self._ttl = _resolve_seconds("secrets_ttl", ttl, DEFAULT_TTL, allow_zero=False)
@@ -217,8 +221,7 @@ class _Cached:
         self._failures = 0
         self._failure: SecretError | None = None
         self._warned = False
-        # Registered per instance: instances live at module scope for the environment's life.
-        lifecycle.on_after_restore(self._after_restore)
+        _track(self)
 
     # -- what subclasses provide -----------------------------------------------------
 
@@ -237,9 +240,12 @@ class _Cached:
     def value(self) -> str | bytes:
         """The value, from memory while it is fresh; fetched when it is not.
 
+        Once the TTL has run out, one reader refetches; the others get the cached
+        value at once, for up to ``max_stale`` seconds after the expiry.
+
         Raises:
-            SecretError: No value could be fetched and none younger than
-                ``max_stale`` is cached.
+            SecretError: No value could be fetched, and the cached one (if any)
+                expired more than ``max_stale`` seconds ago.
         """
         entry = self._entry
         if entry is not None and _monotonic() < entry.expires:
@@ -292,7 +298,8 @@ class _Cached:
         after a failed fetch, fetches nothing and returns ``False``.
 
         Raises:
-            SecretError: The fetch failed and no value younger than ``max_stale`` is cached.
+            SecretError: The fetch failed, and the cached value (if any) expired more
+                than ``max_stale`` seconds ago.
         """
         before = self._entry
         after = self._refresh_since(before)
@@ -304,8 +311,10 @@ class _Cached:
         When the decorated function raises one of ``exception_types``, the secret is
         refreshed (one fetch shared by every thread that failed at the same time). If
         its version changed since the failing call read it, the function is called
-        once more; otherwise the original error is re-raised unchanged. Works on
-        ``async def`` functions too (the refresh itself is a blocking call).
+        once more; otherwise the original error is re-raised unchanged. The wrapper
+        itself reads nothing before the call: a function that does not need the
+        secret runs even while Secrets Manager is unreachable. Works on ``async def``
+        functions too (the refresh itself is a blocking call).
 
         Raises:
             TypeError: No exception class was given, or something else was.
@@ -331,7 +340,7 @@ class _Cached:
 
                 @functools.wraps(func)
                 async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                    before = self._current()
+                    before = self._entry
                     try:
                         return await func(*args, **kwargs)  # type: ignore[misc]  # R is awaitable here
                     except exception_types as error:
@@ -344,7 +353,7 @@ class _Cached:
 
             @functools.wraps(func)
             def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-                before = self._current()
+                before = self._entry  # what is cached now; fetching is left to the function
                 try:
                     return func(*args, **kwargs)
                 except exception_types as error:
@@ -361,18 +370,17 @@ class _Cached:
     # -- internals -------------------------------------------------------------------
 
     def _current(self) -> _Entry:
-        """The entry to serve now, fetching it when it has expired."""
+        """The entry to serve now that the cached one has expired (or there is none).
+
+        Callers have found the entry expired; under the lock, :meth:`_load` looks again.
+        """
         entry = self._entry
-        if entry is not None and _monotonic() < entry.expires:
-            return entry
+        now = _monotonic()
         lock = self._lock
         if not lock.acquire(blocking=False):
-            # Another thread is fetching: keep serving what we have while that runs.
-            if (
-                entry is not None
-                and not entry.restored
-                and _monotonic() - entry.fetched_at <= self._max_stale
-            ):
+            # Another thread is fetching: serve what we have at once, without waiting for
+            # it, while the entry is inside its stale window.
+            if entry is not None and not entry.restored and now <= entry.expires + self._max_stale:
                 return entry
             lock.acquire()
         try:
@@ -380,8 +388,17 @@ class _Cached:
         finally:
             lock.release()
 
-    def _rotated_since(self, before: _Entry) -> bool:
-        """Refresh after a failure; whether the version now differs from ``before``."""
+    def _rotated_since(self, before: _Entry | None) -> bool:
+        """Refresh after a failure; whether the version now differs from ``before``.
+
+        ``before`` is the entry cached when the failing call started. When there was
+        none (or only a value from before a SnapStart restore, which is never served),
+        the call can only have used the entry it fetched itself: the one cached now.
+        """
+        if before is None or before.restored:
+            before = self._entry
+            if before is None or before.restored:
+                return False  # nothing was served to the call: a refetch cannot help it
         try:
             after = self._refresh_since(before)
         except SecretError:
@@ -412,13 +429,14 @@ class _Cached:
             value, version_id = self._fetch(self._get_backend(), forced)
         except SecretError as error:
             failure = error
-        except Exception as error:  # a custom backend's own error: wrap it, keep it as the cause
+        except Exception as error:  # a custom backend's own error, wrapped
+            # Never chained: a foreign exception's text (KeyError('hunter2')) may hold the
+            # value, and a traceback prints every cause. Its type name is kept in ``code``.
             failure = SecretError(
                 f"Fetching {self._describe()} failed with {type(error).__name__}.",
                 code=type(error).__name__,
                 **self._context(),
             )
-            failure.__cause__ = error
         else:
             parsed = _UNPARSED
             same = entry is not None and not entry.restored and entry.version_id == version_id
@@ -440,10 +458,10 @@ class _Cached:
         return self._fallback(entry, _monotonic())
 
     def _fallback(self, entry: _Entry | None, now: float) -> _Entry:
-        """Serve the cached entry while it is younger than max_stale, or raise."""
+        """Serve the cached entry until max_stale seconds after its TTL ran out, or raise."""
         failure = self._failure
         code = "Unknown" if failure is None else str(failure.context.get("code", "Unknown"))
-        if entry is not None and not entry.restored and now - entry.fetched_at <= self._max_stale:
+        if entry is not None and not entry.restored and now <= entry.expires + self._max_stale:
             if not self._warned:
                 self._warned = True
                 self._warn_stale(entry, now, code)
@@ -454,8 +472,8 @@ class _Cached:
             why = "the cached value was fetched before a SnapStart snapshot and must be refetched"
         else:
             why = (
-                f"the cached value is {now - entry.fetched_at:.0f} s old, "
-                f"older than max_stale={self._max_stale:g} s"
+                f"the cached value expired {now - entry.expires:.0f} s ago, "
+                f"more than max_stale={self._max_stale:g} s"
             )
         detail = "" if failure is None else f" {failure.message}"
         wait = self._retry_at - now
@@ -470,8 +488,8 @@ class _Cached:
         import logging  # lazily: logging is not imported by `import lambda_kit.secrets`
 
         logging.getLogger("lambda_kit.secrets").warning(
-            "Refreshing %s failed (%s); serving the cached version %s (%.0f s old) until it is "
-            "%g s old (max_stale).",
+            "Refreshing %s failed (%s); serving the cached version %s (fetched %.0f s ago) for up "
+            "to %g s after its TTL ends (max_stale).",
             self._describe(),
             code,
             entry.version_id,
@@ -497,9 +515,19 @@ class _Cached:
         try:
             return json.loads(text)
         except json.JSONDecodeError as error:
-            # JSONDecodeError keeps the whole document in .doc: never chain it.
+            # JSONDecodeError keeps the whole document in .doc: never chain it. Its message
+            # ends in "at" (the position follows) and, from the pure-Python decoder, may
+            # quote one character of the value: keep only the fixed words before that.
+            reason = error.msg.split(":", 1)[0]
+            if reason.startswith("Invalid control character"):
+                reason = "Invalid control character"
+            reason = reason.removesuffix(" at")
             where = f" at line {error.lineno} column {error.colno}"
-            reason = error.msg
+        except ValueError:
+            # An integer longer than sys.get_int_max_str_digits() allows.
+            reason, where = "a number has more digits than Python converts", ""
+        except RecursionError:
+            reason, where = "arrays or objects are nested too deeply to parse", ""
         raise SecretError(
             f"The value of {self._describe()}, version {entry.version_id}, is not valid JSON: "
             f"{reason}{where}.",
@@ -517,8 +545,11 @@ class _Cached:
         self._backend = resolved
         return resolved
 
-    def _after_restore(self) -> None:
-        """SnapStart restore: the value must be refetched before its first use."""
+    def _mark_restored(self) -> bool:
+        """SnapStart restore: the value must be refetched before its next use.
+
+        Returns whether a value was cached (and so needs refetching).
+        """
         with self._lock:
             entry = self._entry
             if entry is not None:
@@ -529,6 +560,20 @@ class _Cached:
             self._failures = 0
             self._failure = None
             self._warned = False
+            return entry is not None
+
+    def _refetch_after_restore(self) -> None:
+        """Refetch a value marked by :meth:`_mark_restored`; on failure, leave it to the first read."""
+        with self._lock:
+            entry = self._entry
+            if entry is None or not entry.restored:
+                return  # a reader fetched it already
+            try:
+                self._load(forced=False)
+            except Exception:  # never out of a hook; the first read tries again, at once
+                self._retry_at = -_INF
+                self._failures = 0
+                self._failure = None
 
 
 class Secret(_Cached):
@@ -546,8 +591,11 @@ class Secret(_Cached):
             ``AWSPREVIOUS`` or your own).
         version_id: A fixed version to read instead of a stage (the stage is then
             sent only when it is not the default ``AWSCURRENT``).
-        max_stale: Seconds since its fetch that a value may still be served while
-            fetching fails (``LAMBDA_KIT_SECRETS_MAX_STALE``, default 900).
+        max_stale: Seconds after its TTL ran out that a value may still be served
+            (``LAMBDA_KIT_SECRETS_MAX_STALE``, default 900): to every reader but the
+            one refetching it, and to all of them while fetching fails. The window
+            counts from the expiry, not from the fetch, so it applies whatever the
+            TTL. ``0`` never serves an expired value: readers then wait for the fetch.
         min_refresh_interval: Minimum seconds between forced refreshes, and the base
             of the back-off after failures (``LAMBDA_KIT_SECRETS_MIN_REFRESH_INTERVAL``,
             default 1).
@@ -711,6 +759,78 @@ def _unset_if_none(value: float | _Unset | None) -> float | _Unset:
 
         return UNSET
     return value
+
+
+# -- SnapStart: one after-restore hook for every Secret and Parameter ------------------
+
+# Every live Secret and Parameter, weakly, in creation order (a WeakValueDictionary made
+# with the first one): a Secret made in a loop or a handler is freed as usual, and one
+# module hook serves them all.
+_live: Any = None
+_tracked = 0
+_registry_lock = _thread.allocate_lock()
+
+
+def _track(instance: _Cached) -> None:
+    """Remember ``instance`` for the after-restore hook, registering the hook if needed."""
+    global _tracked
+    with _registry_lock:
+        _ensure_restore_hook_locked()
+        _tracked += 1
+        _live[_tracked] = instance
+
+
+def _ensure_restore_hook() -> None:
+    """Register the module's after-restore hook unless it is registered (SdkBackend calls it too)."""
+    with _registry_lock:
+        _ensure_restore_hook_locked()
+
+
+def _ensure_restore_hook_locked() -> None:
+    global _live
+    from lambda_kit import lifecycle
+
+    # Checked against the registry itself, not a flag of ours: lambda_kit.testing.reset_lifecycle()
+    # empties it to start a fresh environment, which also forgets the instances of the old one
+    # (their hooks were forgotten too when each instance registered its own).
+    if _live is None or _after_restore not in lifecycle._hooks["after_restore"]:
+        import weakref
+
+        _live = weakref.WeakValueDictionary()
+        lifecycle.on_after_restore(_after_restore)
+
+
+def _after_restore() -> None:
+    """After a SnapStart restore: new SDK clients, then refetch every cached value.
+
+    The refetches run in a thread that the hook waits for up to
+    :data:`RESTORE_REFETCH_WAIT` seconds, so a slow or unreachable endpoint cannot
+    push restore past Lambda's 10 s limit; a value not refetched by then is fetched
+    by its first reader (waiting on the fetch in flight, if there is one). A failed
+    refetch never raises out of the hook: the value stays marked and its first reader
+    fetches it.
+    """
+    from lambda_kit import _secrets_backends
+
+    # Clients made before the snapshot hold its credentials and sockets: the refetches need new ones.
+    _secrets_backends.forget_created_clients()
+    with _registry_lock:
+        instances = list(_live.values()) if _live is not None else []
+    marked = [instance for instance in instances if instance._mark_restored()]
+    if not marked:
+        return
+    import threading
+
+    worker = threading.Thread(
+        target=_refetch_all, args=(marked,), name="lambda-kit-secrets-restore", daemon=True
+    )
+    worker.start()
+    worker.join(RESTORE_REFETCH_WAIT)
+
+
+def _refetch_all(instances: list[_Cached]) -> None:
+    for instance in instances:
+        instance._refetch_after_restore()
 
 
 def __getattr__(name: str) -> Any:

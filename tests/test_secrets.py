@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+import gc
 import http.client
 import itertools
 import json
@@ -22,6 +23,7 @@ import time
 import traceback
 import urllib.parse
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,7 +34,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambda_kit import _secrets_backends, secrets
+from lambda_kit import _secrets_backends, lifecycle, secrets
 from lambda_kit.emulator import AwsStandIn
 from lambda_kit.exceptions import ConfigurationError, LambdaKitError, SecretError
 from lambda_kit.secrets import ExtensionBackend, Parameter, SdkBackend, Secret
@@ -301,23 +303,60 @@ def test_expiry_refetch_is_single_flight_and_readers_never_wait(
 ) -> None:
     name = unique()
     sm.create_secret(Name=name, SecretString="single-flight")
-    secret = Secret(name, client=client, ttl=10).prefetch()
-    clock.advance(11)
-    barrier = threading.Barrier(16)
+    secret = Secret(name, client=client, ttl=10, max_stale=5).prefetch()  # max_stale < ttl on purpose
+    sm.put_secret_value(SecretId=name, SecretString="rotated")
+    started, release = threading.Event(), threading.Event()
+
+    def hold(operation: str) -> None:
+        started.set()
+        release.wait(30)  # the refetch hangs on the wire until the test lets it through
+        # Returning None: the request is then forwarded to moto.
+
+    proxy.fault = hold
+    clock.advance(11)  # past the TTL, inside the stale window (max_stale counts from expiry)
+    fetched: list[str | bytes] = []
+    fetcher = threading.Thread(target=lambda: fetched.append(secret.value))
+    fetcher.start()
+    assert started.wait(10)
     seen: list[str | bytes] = []
-
-    def read() -> None:
-        barrier.wait()
-        seen.append(secret.value)
-
-    threads = [threading.Thread(target=read) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert seen == ["single-flight"] * 16
+    readers = [threading.Thread(target=lambda: seen.append(secret.value)) for _ in range(16)]
+    try:
+        for reader in readers:
+            reader.start()
+        deadline = time.monotonic() + 5
+        for reader in readers:
+            reader.join(max(0.0, deadline - time.monotonic()))
+        # Every reader has returned the cached value while the one fetch is still held.
+        assert [reader.is_alive() for reader in readers] == [False] * 16
+        assert fetcher.is_alive()
+        assert seen == ["single-flight"] * 16
+    finally:
+        release.set()
+        fetcher.join(10)
+        for reader in readers:
+            reader.join(10)
+    assert fetched == ["rotated"]
+    assert secret.value == "rotated"
     assert proxy.count("GetSecretValue") == 2
+
+
+def test_stale_if_error_applies_when_the_ttl_is_longer_than_max_stale(
+    sm: Any, client: Any, proxy: CountingProxy, clock: FakeClock
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="long-ttl")
+    secret = Secret(name, client=client, ttl=3600).prefetch()  # max_stale: the default, 900
+    expires = secret._entry.expires if secret._entry else 0.0
+    proxy.fault = lambda op: (400, {"__type": "InternalServiceError", "message": "boom"})
+
+    clock.advance(3600)
+    assert secret.value == "long-ttl"  # stale-if-error, though the value is 3600 s old
+    clock.now = expires + 899.9
+    assert secret.value == "long-ttl"
+    clock.now = expires + 900.1
+    with pytest.raises(SecretError, match=r"expired 900 s ago, more than max_stale=900 s"):
+        secret.value  # noqa: B018
+    assert proxy.count("GetSecretValue") >= 2
 
 
 # -- rotation --------------------------------------------------------------------------
@@ -447,6 +486,54 @@ def test_refetch_on_retries_exactly_once(sm: Any, client: Any) -> None:
     assert attempts == ["v1", "v2"]
 
 
+def test_refetch_on_runs_a_function_that_needs_no_fresh_value_during_an_outage(
+    sm: Any, client: Any, proxy: CountingProxy, clock: FakeClock
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="pw")
+    secret = Secret(name, client=client, ttl=300, max_stale=900).prefetch()
+    pool = {"conn": "connection opened at INIT"}
+
+    @secret.refetch_on(AuthFailedError)
+    def query() -> str:
+        return "rows via " + pool["conn"]  # does not read the secret
+
+    proxy.fault = lambda op: (400, {"__type": "InternalServiceError", "message": "down"})
+    clock.advance(1300)  # an outage longer than ttl + max_stale
+    assert query() == "rows via connection opened at INIT"
+    assert proxy.count("GetSecretValue") == 1  # the wrapper itself fetched nothing
+    with pytest.raises(SecretError, match="InternalServiceError"):
+        secret.value  # noqa: B018  # the secret itself really is unavailable
+
+
+def test_refetch_on_with_nothing_cached_fetches_only_what_the_call_used(
+    sm: Any, client: Any, proxy: CountingProxy
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString=json.dumps({"password": "pw"}))
+    secret = Secret(name, client=client, min_refresh_interval=0)  # not prefetched
+
+    @secret.refetch_on(AuthFailedError)
+    def unrelated() -> None:
+        raise AuthFailedError("not about the secret")
+
+    with pytest.raises(AuthFailedError):
+        unrelated()
+    assert proxy.count("GetSecretValue") == 0  # no value was served to it: a refetch cannot help
+
+    passwords: list[str] = []
+
+    @secret.refetch_on(AuthFailedError)
+    def connect() -> None:
+        passwords.append(secret.json()["password"])  # the first read fetches
+        raise AuthFailedError("password authentication failed")
+
+    with pytest.raises(AuthFailedError):
+        connect()
+    assert passwords == ["pw"]  # the refresh found the same version: no retry
+    assert proxy.count("GetSecretValue") == 2  # the call's own read, then one forced refresh
+
+
 def test_refetch_on_lets_other_errors_through_untouched(sm: Any, client: Any, proxy: CountingProxy) -> None:
     name = unique()
     sm.create_secret(Name=name, SecretString="v1")
@@ -545,6 +632,7 @@ def test_unreachable_secrets_manager_serves_stale_then_raises(
         name = unique()
         own.client("secretsmanager").create_secret(Name=name, SecretString="still-good-password")
         secret = Secret(name, ttl=10, max_stale=60).prefetch()
+        expires = secret._entry.expires if secret._entry else 0.0  # 9-10 s from now (jitter)
         created = _secrets_backends._shared["sdk"].client("secretsmanager")
         attempts = count_calls(created)
     finally:
@@ -554,7 +642,7 @@ def test_unreachable_secrets_manager_serves_stale_then_raises(
     clock.advance(11)
     assert secret.value == "still-good-password"
     for _ in range(200):
-        clock.advance(0.2)  # up to 51 s old: inside max_stale
+        clock.advance(0.2)  # 51 s old, 41-42 s past its TTL: inside max_stale
         assert secret.value == "still-good-password"
     warnings = [record for record in caplog.records if record.name == "lambda_kit.secrets"]
     assert len(warnings) == 1
@@ -562,7 +650,9 @@ def test_unreachable_secrets_manager_serves_stale_then_raises(
     assert "EndpointConnectionError" in warnings[0].getMessage()
     assert 1 < attempts["GetSecretValue"] <= 8  # backed off, not one attempt per read
 
-    clock.advance(10)  # 61 s old
+    clock.now = expires + 59.9  # max_stale counts from the end of the TTL, not from the fetch
+    assert secret.value == "still-good-password"
+    clock.now = expires + 60.1
     with pytest.raises(SecretError) as info:
         secret.value  # noqa: B018
     error = info.value
@@ -716,6 +806,54 @@ def test_json_of_a_binary_secret_and_json_errors_never_quote_the_value(sm: Any, 
         assert info.value.__context__ is None
 
 
+def test_json_limits_and_control_characters_are_secret_errors(sm: Any, client: Any) -> None:
+    cases = {
+        "digits": ('{"pin": ' + "7" * 5000 + "}", "more digits than Python converts"),
+        "nesting": ("[" * 30_000 + "]" * 30_000, "nested too deeply"),
+        "control": ('{"password": "TOPSECRET\x01"}', "Invalid control character at line 1 column 24"),
+        "escape": ('{"password": "TOPSECRET\\q"}', "Invalid \\escape at line 1 column 24"),
+        "unterminated": ('{"password": "TOPSECRET', "Unterminated string starting at line 1 column 14"),
+    }
+    for label, (value, reason) in cases.items():
+        name = unique(label)
+        sm.create_secret(Name=name, SecretString=value)
+        with pytest.raises(SecretError) as info:
+            Secret(name, client=client).json()
+        message = str(info.value)
+        assert reason in message, label
+        assert " at at " not in message
+        text = "".join(traceback.format_exception(info.value))
+        assert "TOPSECRET" not in text
+        assert "7777" not in text
+        assert info.value.context["code"] == "InvalidJSON"
+        assert info.value.__cause__ is None
+        assert info.value.__context__ is None
+
+
+_MARKER = "Zq9MARKERq9Z"
+
+
+@given(
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+    shape=st.sampled_from(["{0}", '{{"p": "{0}"}}', "[{0}]", '{{"n": {0}}}', "{0} {0}"]),
+)
+def test_json_of_any_text_parses_or_raises_a_secret_error_without_the_value(
+    before: str, after: str, shape: str
+) -> None:
+    value = shape.format(before + _MARKER + after)
+    secret = Secret("db", backend=MemoryBackend({"db": value}))
+    try:
+        secret.json()
+    except SecretError as error:
+        raised = error
+    else:
+        return  # valid JSON after all
+    assert raised.context["code"] == "InvalidJSON"
+    assert _MARKER not in "".join(traceback.format_exception(raised))
+    assert " at at " not in str(raised)
+
+
 # -- parameters ------------------------------------------------------------------------
 
 
@@ -770,6 +908,7 @@ class ExtensionStandIn:
     def __init__(self, aws: AwsStandIn, token: str) -> None:
         self.ready = False
         self.garbage = False
+        self.cache: dict[str, dict[str, Any]] | None = None  # set to {} to cache like the real one
         self.requests: list[str] = []
         self.bad_tokens = 0
         secrets_client = aws.client("secretsmanager")
@@ -791,6 +930,8 @@ class ExtensionStandIn:
                     return self._send(400, {"message": "not ready to serve traffic, please wait"})
                 if stand_in.garbage:
                     return self._send(200, {"unexpected": "shape"})
+                if stand_in.cache is not None and self.path in stand_in.cache:
+                    return self._send(200, stand_in.cache[self.path])
                 url = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(url.query))
                 if url.path == "/secretsmanager/get":
@@ -805,12 +946,13 @@ class ExtensionStandIn:
                         document["SecretString"] = answer["SecretString"]
                     else:
                         document["SecretBinary"] = base64.b64encode(answer["SecretBinary"]).decode()
-                    return self._send(200, document)
-                decrypt = query.get("withDecryption") == "true"
-                parameter = ssm_client.get_parameter(Name=query["name"], WithDecryption=decrypt)["Parameter"]
-                return self._send(
-                    200, {"Parameter": {"Value": parameter["Value"], "Version": parameter["Version"]}}
-                )
+                else:
+                    decrypt = query.get("withDecryption") == "true"
+                    found = ssm_client.get_parameter(Name=query["name"], WithDecryption=decrypt)["Parameter"]
+                    document = {"Parameter": {"Value": found["Value"], "Version": found["Version"]}}
+                if stand_in.cache is not None:
+                    stand_in.cache[self.path] = document
+                return self._send(200, document)
 
             def _send(self, status: int, document: dict[str, Any]) -> None:
                 data = json.dumps(document).encode()
@@ -863,6 +1005,101 @@ def test_extension_falls_back_to_the_sdk_during_init_then_serves_warm_reads(
     secret.refresh()  # forced: straight to Secrets Manager, past the extension's own cache
     assert len(extension.requests) == 2
     assert proxy.count("GetSecretValue") == 2
+
+
+def test_extension_never_goes_back_to_a_version_older_than_a_forced_refresh(
+    sm: Any,
+    client: Any,
+    proxy: CountingProxy,
+    extension: ExtensionStandIn,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_secrets_backends, "_monotonic", clock)
+    extension.ready = True
+    extension.cache = {}  # like the real extension: answers from its own cache
+    name = unique()
+    sm.create_secret(Name=name, SecretString="old-password")
+    secret = Secret(name, backend="extension", client=client, ttl=60, min_refresh_interval=0).prefetch()
+    old = secret.version_id
+    assert (len(extension.requests), proxy.count("GetSecretValue")) == (1, 0)
+
+    sm.put_secret_value(SecretId=name, SecretString="new-password")  # rotated
+    assert secret.refresh() is True  # forced (after an auth failure): straight to Secrets Manager
+    new = secret.version_id
+    assert new != old
+    assert proxy.count("GetSecretValue") == 1
+
+    clock.advance(61)  # TTL refresh while the extension may still cache the old version
+    assert secret.value == "new-password"
+    assert len(extension.requests) == 1  # not asked: bypassed for SECRETS_MANAGER_TTL (300 s)
+    assert proxy.count("GetSecretValue") == 2
+
+    clock.advance(240)  # 301 s after the forced refresh: the extension is asked again, but its
+    assert secret.value == "new-password"  # answer (the old version, still cached) is not believed
+    assert secret.version_id == new
+    assert len(extension.requests) == 2
+    assert proxy.count("GetSecretValue") == 3
+
+    extension.cache.clear()  # the extension refreshed its cache: it now agrees and serves
+    clock.advance(61)
+    assert secret.value == "new-password"
+    assert len(extension.requests) == 3
+    assert proxy.count("GetSecretValue") == 3
+
+
+def test_extension_parameters_follow_ssm_parameter_store_ttl(
+    aws: AwsStandIn,
+    proxy: CountingProxy,
+    extension: ExtensionStandIn,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_secrets_backends, "_monotonic", clock)
+    monkeypatch.setenv("SSM_PARAMETER_STORE_TTL", "30")
+    extension.ready = True
+    extension.cache = {}
+    name = unique("/ext")
+    admin = aws.client("ssm")
+    admin.put_parameter(Name=name, Value="one", Type="String")
+    fallback = SdkBackend(ssm=make_client(proxy.url, "ssm"))
+    parameter = Parameter(name, backend=ExtensionBackend(fallback=fallback), ttl=10, min_refresh_interval=0)
+    assert (parameter.value, parameter.version_id) == ("one", "1")
+
+    admin.put_parameter(Name=name, Value="two", Type="String", Overwrite=True)
+    assert parameter.refresh() is True
+    clock.advance(11)
+    assert parameter.value == "two"
+    assert len(extension.requests) == 1  # bypassed for 30 s
+    clock.advance(20)
+    assert (parameter.value, parameter.version_id) == ("two", "2")  # asked; its "1" checked, refused
+    assert len(extension.requests) == 2
+    assert proxy.count("GetParameter") == 3
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "expected"),
+    [
+        ("SECRETS_MANAGER_TTL", None, 300.0),
+        ("SECRETS_MANAGER_TTL", "120", 120.0),
+        ("SECRETS_MANAGER_TTL", "0", 0.0),
+        ("SECRETS_MANAGER_TTL", "301", 300.0),
+        ("SECRETS_MANAGER_TTL", "-5", 300.0),
+        ("SECRETS_MANAGER_TTL", "five minutes", 300.0),
+        ("SECRETS_MANAGER_TTL", "nan", 300.0),
+        ("SSM_PARAMETER_STORE_TTL", None, 300.0),
+        ("SSM_PARAMETER_STORE_TTL", "3600", 3600.0),
+        ("SSM_PARAMETER_STORE_TTL", "86400", 3600.0),
+    ],
+)
+def test_extension_bypass_window_is_the_extensions_own_ttl(
+    monkeypatch: pytest.MonkeyPatch, variable: str, raw: str | None, expected: float
+) -> None:
+    if raw is not None:
+        monkeypatch.setenv(variable, raw)
+    backend = ExtensionBackend(port=2773, fallback=MemoryBackend({}))
+    window = backend._secrets_ttl if variable == "SECRETS_MANAGER_TTL" else backend._parameters_ttl
+    assert window == expected
 
 
 def test_extension_serves_parameters_and_pinned_versions(
@@ -995,32 +1232,126 @@ def test_extension_parameter_parser() -> None:
 
 @pytest.mark.usefixtures("proxied_environ")
 def test_values_fetched_before_a_snapshot_are_refetched_after_restore(
-    sm: Any, proxy: CountingProxy, clock: FakeClock
+    sm: Any, proxy: CountingProxy, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(secrets, "RESTORE_REFETCH_WAIT", 30.0)  # this test is not about the bound
     name = unique()
     sm.create_secret(Name=name, SecretString="before-snapshot")
     secret = Secret(name).prefetch()
+    never_fetched = Secret(unique())
     backend = _secrets_backends._shared["sdk"]
     old_client = backend.client("secretsmanager")
     sm.put_secret_value(SecretId=name, SecretString="after-restore")
 
     simulate_restore()
-    assert proxy.count("GetSecretValue") == 1  # lazily: the restore itself stays fast
+    # Refetched by the hook, through a new client (fresh credentials and sockets) ...
+    assert proxy.count("GetSecretValue") == 2
+    new_client = backend.client("secretsmanager")
+    assert new_client is not old_client
+    # ... so the first invocation after the restore pays nothing.
     assert secret.value == "after-restore"
     assert proxy.count("GetSecretValue") == 2
-    assert backend.client("secretsmanager") is not old_client  # fresh credentials and sockets
+    assert backend.client("secretsmanager") is new_client
+    assert never_fetched._entry is None
 
 
 def test_after_restore_a_failed_refetch_never_serves_the_snapshot_value(
-    sm: Any, client: Any, proxy: CountingProxy
+    sm: Any, client: Any, proxy: CountingProxy, clock: FakeClock
 ) -> None:
     name = unique()
     sm.create_secret(Name=name, SecretString="from-the-snapshot")
     secret = Secret(name, client=client, max_stale=10_000).prefetch()
-    simulate_restore()
+    later: list[str] = []
+    lifecycle.on_after_restore(lambda: later.append("ran"))  # a hook after lambda-kit's own
     proxy.fault = lambda op: (400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+
+    simulate_restore()  # the hook's refetch fails: nothing raises out of the hook chain
+    assert later == ["ran"]
+    assert proxy.count("GetSecretValue") == 2
     with pytest.raises(SecretError, match="SnapStart"):
         secret.value  # noqa: B018
+    assert proxy.count("GetSecretValue") == 3  # the first read tried again at once, no back-off
+    proxy.fault = None
+    clock.advance(secrets.BACKOFF_CAP)
+    assert secret.value == "from-the-snapshot"
+    assert proxy.count("GetSecretValue") == 4
+
+
+def test_a_slow_refetch_after_restore_does_not_hold_up_the_restore(
+    sm: Any, client: Any, proxy: CountingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(secrets, "RESTORE_REFETCH_WAIT", 0.2)
+    first_name, second_name = unique(), unique()
+    sm.create_secret(Name=first_name, SecretString="before")
+    sm.create_secret(Name=second_name, SecretString="second")
+    first = Secret(first_name, client=client).prefetch()
+    second = Secret(second_name, client=client).prefetch()
+    sm.put_secret_value(SecretId=first_name, SecretString="after")
+    started, release = threading.Event(), threading.Event()
+
+    def hold_the_first(operation: str) -> None:
+        if not started.is_set():
+            started.set()
+            release.wait(30)  # the first refetch hangs on the wire
+
+    proxy.fault = hold_the_first
+    try:
+        simulate_restore()  # returns after RESTORE_REFETCH_WAIT, the fetch still on the wire
+        assert started.is_set()
+        assert first._entry is not None
+        assert first._entry.restored
+        assert second.value == "second"  # its reader fetches it, not waiting for the first
+    finally:
+        release.set()
+    assert first.value == "after"  # waits for the fetch in flight instead of starting another
+    for worker in threading.enumerate():
+        if worker.name == "lambda-kit-secrets-restore":
+            worker.join(10)
+    assert proxy.count("GetSecretValue") == 4  # two prefetches, one refetch each: none twice
+
+
+def test_secrets_made_in_a_loop_are_freed_and_share_one_restore_hook(
+    sm: Any, client: Any, proxy: CountingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(secrets, "RESTORE_REFETCH_WAIT", 30.0)
+    name = unique()
+    sm.create_secret(Name=name, SecretString="v1")
+    refs: list[weakref.ref[Secret]] = []
+    for number in range(3000):  # e.g. Secret(...) created inside a handler by mistake
+        made = Secret(name, client=client)
+        if number < 3:
+            assert made.value == "v1"
+        refs.append(weakref.ref(made))
+    del made
+    gc.collect()
+    assert [ref for ref in refs if ref() is not None] == []
+    assert lifecycle._hooks["after_restore"] == [secrets._after_restore]
+
+    kept = Secret(name, client=client).prefetch()
+    sm.put_secret_value(SecretId=name, SecretString="v2")
+    simulate_restore()
+    assert proxy.count("GetSecretValue") == 5  # three reads, the prefetch, one refetch for `kept`
+    assert kept.value == "v2"
+
+
+def test_reset_lifecycle_forgets_old_secrets_and_the_hook_comes_back(
+    sm: Any, client: Any, proxy: CountingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(secrets, "RESTORE_REFETCH_WAIT", 30.0)
+    name = unique()
+    sm.create_secret(Name=name, SecretString="value")
+    old = Secret(name, client=client).prefetch()
+    reset_lifecycle()  # a fresh execution environment: every hook is forgotten
+    assert lifecycle._hooks["after_restore"] == []
+    new = Secret(name, client=client).prefetch()
+    assert lifecycle._hooks["after_restore"] == [secrets._after_restore]
+
+    simulate_restore()
+    assert proxy.count("GetSecretValue") == 3  # two prefetches, then the refetch of `new` only
+    assert old._entry is not None
+    assert not old._entry.restored
+    assert new._entry is not None
+    assert not new._entry.restored
 
 
 # -- never leak the value --------------------------------------------------------------
@@ -1121,9 +1452,10 @@ def test_a_custom_backends_own_errors_become_secret_errors(clock: FakeClock) -> 
     with pytest.raises(SecretError) as info:
         secret.value  # noqa: B018
     assert info.value.context["code"] == "KeyError"
-    assert "memory-value" not in str(info.value)
-    assert isinstance(info.value.__cause__, SecretError)
-    assert isinstance(info.value.__cause__.__cause__, KeyError)
+    assert "KeyError" in str(info.value)
+    formatted = "".join(traceback.format_exception(info.value))
+    assert "memory-value" not in formatted  # KeyError('memory-value') is never chained
+    assert [type(error) for error in chain(info.value)] == [SecretError]
 
 
 def test_an_empty_response_is_an_error() -> None:
@@ -1294,7 +1626,7 @@ def test_version_id_fetches_when_nothing_is_cached() -> None:
 def test_refetch_on_reraises_the_original_when_the_refresh_itself_fails(clock: FakeClock) -> None:
     backend = MemoryBackend({"db": "x"})
     secret = Secret("db", backend=backend, ttl=10, max_stale=0.5, min_refresh_interval=0).prefetch()
-    clock.advance(1)
+    clock.advance(11)  # past the TTL and the stale window: the refresh raises
     backend.error = ConnectionError("secrets manager unreachable")
     original = AuthFailedError("login failed")
 
