@@ -10,9 +10,6 @@ which count connection objects (one object reconnects silently).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,19 +221,3 @@ def front_wait(front: TLSServer, connections: int) -> None:
     deadline = time.monotonic() + 2
     while front.connections < connections and time.monotonic() < deadline:
         time.sleep(0.005)
-
-
-def test_import_loads_no_aws_sdk() -> None:
-    env = {
-        name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))
-    }
-    code = "import sys, lambda_kit.aws; print('\\n'.join(sorted(sys.modules)))"
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
-    )
-    loaded = set(done.stdout.split())
-
-    heavy = ["boto3", "botocore", "urllib3", "pydantic", "google.protobuf", "aiohttp", "asyncio"]
-    heavy += ["aws_embedded_metrics", "typing", "lambda_kit.http", "lambda_kit.lifecycle"]
-    assert "lambda_kit.aws" in loaded
-    assert [name for name in heavy if name in loaded] == []

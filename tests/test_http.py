@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -880,19 +877,3 @@ def test_invalid_per_request_values_are_rejected(session: Session, name: str, va
 
 
 # -- import cost ------------------------------------------------------------------------
-
-
-def test_import_loads_neither_urllib3_nor_typing() -> None:
-    env = {
-        name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))
-    }
-    code = "import sys, lambda_kit.http; print('\\n'.join(sorted(sys.modules)))"
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
-    )
-    loaded = set(done.stdout.split())
-
-    heavy = ["boto3", "botocore", "urllib3", "pydantic", "google.protobuf", "aiohttp", "asyncio"]
-    heavy += ["aws_embedded_metrics", "typing", "json", "random", "ssl", "email", "lambda_kit._http_pool"]
-    assert "lambda_kit.http" in loaded
-    assert [name for name in heavy if name in loaded] == []

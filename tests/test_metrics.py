@@ -1262,33 +1262,3 @@ def test_capture_exit_is_idempotent() -> None:
 
 
 # -- import cost ------------------------------------------------------------------------------
-
-
-def test_import_loads_only_the_standard_library() -> None:
-    env = {
-        name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))
-    }
-    code = "import sys\nimport lambda_kit.metrics\nprint('\\n'.join(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    loaded = set(result.stdout.split())
-    assert "lambda_kit.metrics" in loaded
-    heavy = [
-        "boto3",
-        "botocore",
-        "urllib3",
-        "pydantic",
-        "google.protobuf",
-        "aiohttp",
-        "asyncio",
-        "aws_embedded_metrics",
-        "typing",
-        "json",
-        "re",
-        "threading",
-        "lambda_kit.lifecycle",
-        "lambda_kit.exceptions",  # imported only when an error is raised
-    ]
-    assert [name for name in heavy if name in loaded] == []

@@ -598,24 +598,6 @@ def test_codec_is_safe_to_share_between_threads() -> None:
 # -- import cost ------------------------------------------------------------------------------
 
 
-def test_import_loads_no_protobuf_and_no_heavy_module() -> None:
-    env = {
-        name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))
-    }
-    code = (
-        "import sys\n"
-        "import lambda_kit.protobuf\n"
-        "heavy = ['boto3', 'botocore', 'urllib3', 'pydantic', 'google.protobuf', 'google', 'aiohttp',\n"
-        "         'asyncio', 'aws_embedded_metrics', 'typing', 'json', 'zlib', 're', 'http']\n"
-        "print([name for name in heavy if name in sys.modules])\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
-    )
-
-    assert done.stdout.strip() == "[]"
-
-
 def test_binary_responses_never_import_json_format() -> None:
     env = {
         name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))

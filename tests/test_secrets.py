@@ -15,9 +15,6 @@ import http.client
 import itertools
 import json
 import logging
-import os
-import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -1583,35 +1580,6 @@ def test_any_id_value_stage_and_ttl(
 
 
 # -- import cost -----------------------------------------------------------------------
-
-
-def test_import_loads_only_the_standard_library() -> None:
-    env = {
-        name: value for name, value in os.environ.items() if not name.startswith(("COV_CORE_", "COVERAGE_"))
-    }
-    code = "import sys, lambda_kit.secrets\nprint('\\n'.join(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
-    )
-    loaded = set(result.stdout.split())
-    assert "lambda_kit.secrets" in loaded
-    heavy = [
-        "boto3",
-        "botocore",
-        "urllib3",
-        "pydantic",
-        "google.protobuf",
-        "aiohttp",
-        "asyncio",
-        "aws_embedded_metrics",
-        "typing",
-        "logging",
-        "json",
-        "http.client",
-        "lambda_kit._secrets_backends",
-        "lambda_kit.lifecycle",
-    ]
-    assert [name for name in heavy if name in loaded] == []
 
 
 # -- edges -----------------------------------------------------------------------------
