@@ -188,3 +188,12 @@ class Output:
         json_path.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n", encoding="utf-8")
         text_path.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
         return json_path, text_path
+
+    def finish(self, record: dict[str, Any], *, quick: bool) -> None:
+        """Write the record and say where, or say that a ``--quick`` run writes nothing."""
+        if quick:
+            self.line("results : not written (--quick)")
+            return
+        json_path, text_path = self.paths()
+        self.line(f"results : {json_path.relative_to(REPO_ROOT)}, {text_path.relative_to(REPO_ROOT)}")
+        self.write(record)

@@ -328,12 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold": cold,
         "verdict": verdicts,
     }
-    if args.quick:
-        out.line("results : not written (--quick)")
-    else:
-        json_path, text_path = out.paths()
-        out.line(f"results : {json_path.relative_to(REPO_ROOT)}, {text_path.relative_to(REPO_ROOT)}")
-        out.write(record)
+    out.finish(record, quick=args.quick)
     return 0
 
 
