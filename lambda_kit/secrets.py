@@ -37,11 +37,8 @@ import _thread
 import os
 import time
 
-from lambda_kit.exceptions import ConfigurationError, SecretError
-
 TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations need none of it
 if TYPE_CHECKING:
-    import threading
     from collections.abc import Callable
     from typing import Any, ParamSpec, Protocol, TypeVar
 
@@ -184,9 +181,8 @@ class _Cached:
         client: Any,
         backend: Backend | str | None,
     ) -> None:
-        import threading
-
         from lambda_kit._config import UNSET, resolve
+        from lambda_kit.exceptions import ConfigurationError
 
         self._ttl = _resolve_seconds("secrets_ttl", ttl, DEFAULT_TTL, allow_zero=False)
         self._max_stale = _resolve_seconds("secrets_max_stale", max_stale, DEFAULT_MAX_STALE, allow_zero=True)
@@ -215,7 +211,7 @@ class _Cached:
         self._backend: Backend | str = chosen
         self._client = client
         self._entry: _Entry | None = None
-        self._lock: threading.Lock = threading.Lock()
+        self._lock = _thread.allocate_lock()  # threading.Lock, without importing threading
         self._retry_at = -_INF
         self._last_forced = -_INF
         self._failures = 0
@@ -395,6 +391,9 @@ class _Cached:
         none (or only a value from before a SnapStart restore, which is never served),
         the call can only have used the entry it fetched itself: the one cached now.
         """
+
+        from lambda_kit.exceptions import SecretError
+
         if before is None or before.restored:
             before = self._entry
             if before is None or before.restored:
@@ -419,6 +418,9 @@ class _Cached:
 
     def _load(self, *, forced: bool) -> _Entry:
         """Fetch if needed and allowed; called with ``self._lock`` held."""
+
+        from lambda_kit.exceptions import SecretError
+
         now = _monotonic()
         entry = self._entry
         if not forced and entry is not None and now < entry.expires:
@@ -459,6 +461,9 @@ class _Cached:
 
     def _fallback(self, entry: _Entry | None, now: float) -> _Entry:
         """Serve the cached entry until max_stale seconds after its TTL ran out, or raise."""
+
+        from lambda_kit.exceptions import SecretError
+
         failure = self._failure
         code = "Unknown" if failure is None else str(failure.context.get("code", "Unknown"))
         if entry is not None and not entry.restored and now <= entry.expires + self._max_stale:
@@ -499,6 +504,8 @@ class _Cached:
 
     def _parse_json(self, entry: _Entry) -> Any:
         import json
+
+        from lambda_kit.exceptions import SecretError
 
         raw = entry.value
         try:
@@ -631,6 +638,8 @@ class Secret(_Cached):
         client: Any = None,
         backend: Backend | str | None = None,
     ) -> None:
+        from lambda_kit.exceptions import ConfigurationError
+
         if not isinstance(secret_id, str) or not 1 <= len(secret_id) <= 2048:
             raise ConfigurationError(
                 "secret_id must be a secret name or ARN of 1-2048 characters.", setting="secret_id"
@@ -718,6 +727,8 @@ class Parameter(_Cached):
         client: Any = None,
         backend: Backend | str | None = None,
     ) -> None:
+        from lambda_kit.exceptions import ConfigurationError
+
         if not isinstance(name, str) or not 1 <= len(name) <= 2048:
             raise ConfigurationError(
                 "name must be a parameter name or ARN of 1-2048 characters.", setting="name"
@@ -834,7 +845,13 @@ def _refetch_all(instances: list[_Cached]) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    # The backends live in a private module that loads on first use.
+    # The backends live in a private module that loads on first use; SecretError is
+    # re-exported without importing lambda_kit.exceptions at import time.
+    if name == "SecretError":
+        from lambda_kit.exceptions import SecretError
+
+        globals()[name] = SecretError
+        return SecretError
     if name in ("SdkBackend", "ExtensionBackend"):
         from lambda_kit import _secrets_backends
 
@@ -846,3 +863,4 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from lambda_kit._secrets_backends import ExtensionBackend, SdkBackend
+    from lambda_kit.exceptions import SecretError
