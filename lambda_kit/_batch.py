@@ -175,14 +175,15 @@ def sqs_extract(record: dict[str, Any]) -> Any:
 
 
 def sqs_is_fifo(records: list[Any]) -> bool:
-    for record in records[:1]:
+    # The first well-formed record decides: a malformed first record must not make a
+    # FIFO batch look like a standard one (that would process it out of order).
+    for record in records:
         if isinstance(record, dict):
             arn = record.get("eventSourceARN")
             attributes = record.get("attributes")
-            if isinstance(arn, str) and arn.endswith(".fifo"):
-                return True
-            if isinstance(attributes, dict) and "MessageGroupId" in attributes:
-                return True
+            return (isinstance(arn, str) and arn.endswith(".fifo")) or (
+                isinstance(attributes, dict) and "MessageGroupId" in attributes
+            )
     return False
 
 

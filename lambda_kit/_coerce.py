@@ -61,12 +61,27 @@ def kind_of(tp: Any) -> str:
     return "any"
 
 
-def _parse_json(data: str | bytes) -> Any:
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(data: str | bytes) -> Any:
+    """Parse JSON from outside; any failure is an :class:`InputValidationError` (a 400).
+
+    Stricter than ``json.loads``: ``NaN`` and ``Infinity`` are refused (they are not
+    JSON, and would be echoed back as invalid JSON), and nesting deep enough to
+    exhaust the recursion limit is refused rather than crashing.
+    """
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_reject_constant)
+    except RecursionError:
+        raise _fail("body is nested too deeply", "json_invalid") from None
     except (ValueError, UnicodeDecodeError) as error:
         detail = getattr(error, "msg", None) or "not UTF-8"
         raise _fail(f"body is not valid JSON ({detail})", "json_invalid") from None
+
+
+_parse_json = parse_json
 
 
 def _type_name(value: Any) -> str:
@@ -79,7 +94,14 @@ def _type_name(value: Any) -> str:
 
 
 def _simple_checker(tp: Any, loc: tuple[str | int, ...]) -> Callable[[Any], Any] | None:
-    """A check for a field annotated with a simple type, a dataclass, or None (anything goes)."""
+    """A check (and conversion) for a field's annotation, or None when anything goes.
+
+    Simple types are checked; dataclasses are converted; ``list[X]`` and ``dict[str, X]``
+    check every item, ``Optional[X]`` allows ``None``, and a ``Union`` accepts what
+    one of its members accepts.
+    """
+    import typing
+
     if tp is float:
 
         def check_float(value: Any) -> Any:
@@ -109,12 +131,90 @@ def _simple_checker(tp: Any, loc: tuple[str | int, ...]) -> Callable[[Any], Any]
             return value
 
         return check
-    origin = getattr(tp, "__origin__", None)
-    if origin in (list, dict):  # list[str], dict[str, int]: the container is checked
-        return _simple_checker(origin, loc)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is list:
+        container = _simple_checker(list, loc)
+        item = _simple_checker(args[0], loc) if args else None
+        if item is None:
+            return container
+
+        def check_list(value: Any) -> Any:
+            container(value)  # type: ignore[misc]  # never None for list
+            converted, errors = [], []
+            for index, element in enumerate(value):
+                try:
+                    converted.append(_at(item, element, index, len(loc)))
+                except InputValidationError as error:
+                    errors.extend(error.context["errors"])
+            if errors:
+                raise InputValidationError(f"Invalid input: {len(errors)} field error(s).", errors=errors)
+            return converted
+
+        return check_list
+    if origin is dict:
+        container = _simple_checker(dict, loc)
+        value_check = _simple_checker(args[1], loc) if len(args) == 2 else None
+        if value_check is None:
+            return container
+
+        def check_dict(value: Any) -> Any:
+            container(value)  # type: ignore[misc]  # never None for dict
+            converted, errors = {}, []
+            for key, element in value.items():
+                try:
+                    converted[key] = _at(value_check, element, key, len(loc))
+                except InputValidationError as error:
+                    errors.extend(error.context["errors"])
+            if errors:
+                raise InputValidationError(f"Invalid input: {len(errors)} field error(s).", errors=errors)
+            return converted
+
+        return check_dict
+    if origin is typing.Union or type(tp).__name__ == "UnionType":
+        members = [member for member in args if member is not type(None)]
+        optional = len(members) < len(args)
+        checks = [_simple_checker(member, loc) for member in members]
+        if any(check is None for check in checks):
+            return None if not optional or len(members) > 1 else _none_or(None, loc)
+        if len(checks) == 1:
+            return _none_or(checks[0], loc) if optional else checks[0]
+
+        def check_union(value: Any) -> Any:
+            if value is None and optional:
+                return None
+            for member_check in checks:
+                try:
+                    return member_check(value)  # type: ignore[misc]  # None filtered above
+                except InputValidationError:
+                    continue
+            raise _fail(f"matches none of the allowed types, got {_type_name(value)}", "union_type", loc)
+
+        return check_union
     if kind_of(tp) == "dataclass":
         return _dataclass_converter(tp, loc)
     return None
+
+
+def _none_or(check: Callable[[Any], Any] | None, loc: tuple[str | int, ...]) -> Callable[[Any], Any]:
+    def check_optional(value: Any) -> Any:
+        if value is None or check is None:
+            return value
+        return check(value)
+
+    return check_optional
+
+
+def _at(check: Callable[[Any], Any], value: Any, key: str | int, depth: int) -> Any:
+    """Run ``check`` on one item; its errors get the item's index or key at ``depth`` in ``loc``."""
+    try:
+        return check(value)
+    except InputValidationError as error:
+        errors = [
+            {**item, "loc": [*item["loc"][:depth], key, *item["loc"][depth:]]}
+            for item in error.context["errors"]
+        ]
+        raise InputValidationError(f"Invalid input: {len(errors)} field error(s).", errors=errors) from None
 
 
 def _field_types(tp: Any) -> dict[str, Any]:
@@ -256,9 +356,9 @@ def _protobuf_converter(tp: Any) -> Callable[[Any], Any]:
             raise _fail(f"expected an object, got {_type_name(data)}", "model_type")
         try:
             return json_format.ParseDict(data, tp())
-        except json_format.ParseError as error:
-            # protobuf's message names the field, never the value
-            raise _fail(f"does not match {tp.DESCRIPTOR.full_name}: {error}", "protobuf_invalid") from None
+        except (json_format.ParseError, RecursionError):
+            # protobuf's own message can quote the rejected value: say only which message
+            raise _fail(f"does not match {tp.DESCRIPTOR.full_name}", "protobuf_invalid") from None
 
     return convert
 

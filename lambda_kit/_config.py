@@ -108,8 +108,17 @@ def resolve(
         60.0
     """
     variable = PREFIX + setting.upper()
+
+    def acceptable(value: T) -> bool:
+        if check is None:
+            return True
+        try:
+            return bool(check(value))
+        except (TypeError, ValueError, ArithmeticError):  # a value of the wrong type is invalid too
+            return False
+
     if not isinstance(explicit, _Unset):
-        if check is not None and not check(explicit):
+        if not acceptable(explicit):
             raise ConfigurationError(
                 f"Invalid {setting}={explicit!r}; expected {valid or 'a valid value'}.",
                 setting=setting,
@@ -129,7 +138,7 @@ def resolve(
             variable=variable,
             value=raw,
         ) from None
-    if check is not None and not check(value):
+    if not acceptable(value):
         raise ConfigurationError(
             f"Invalid {variable}={raw!r}; expected {valid or 'a valid value'}.",
             setting=setting,

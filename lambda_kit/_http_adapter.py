@@ -119,8 +119,10 @@ class Request:
         return cookies
 
     def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.body)
+        """The body parsed as JSON (a malformed body is a 400, as any bad input)."""
+        from lambda_kit._coerce import parse_json
+
+        return parse_json(self.body)
 
     def __repr__(self) -> str:
         return f"Request({self.method} {self.path})"
@@ -256,8 +258,37 @@ class _HTTPProblem(Exception):
         self.extra = extra or {}
 
 
+_SCALAR_NAMES = {int: "integer", float: "number", bool: "boolean"}
+
+
+def _scalar_type(tp: Any, where: str) -> Any:
+    """The type a path / query / header value is converted to; checked once, at INIT.
+
+    ``str`` for no annotation or ``Any``; ``str``, ``int``, ``float``, ``bool``,
+    ``Decimal``, ``UUID`` and ``Enum`` subclasses are supported.
+    """
+    import typing
+
+    if tp is typing.Any or tp is None:
+        return str
+    if tp in _SCALARS:
+        return tp
+    name = getattr(tp, "__name__", "")
+    module = getattr(tp, "__module__", "")
+    if (module, name) in (("decimal", "Decimal"), ("uuid", "UUID")):
+        return tp
+    import enum
+
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp
+    raise ConfigurationError(
+        f"Cannot read {where} as {tp!r}; annotate it as str, int, float, bool, Decimal, UUID or an Enum.",
+        setting="core",
+    )
+
+
 def _scalar(tp: Any, text: str, loc: list[str]) -> Any:
-    if tp is str or tp is None:
+    if tp is str:
         return text
     try:
         if tp is bool:
@@ -268,8 +299,8 @@ def _scalar(tp: Any, text: str, loc: list[str]) -> Any:
                 return False
             raise ValueError(text)
         return tp(text)
-    except ValueError:
-        kind = {int: "integer", float: "number", bool: "boolean"}.get(tp, tp.__name__)
+    except (ValueError, TypeError, ArithmeticError):
+        kind = _SCALAR_NAMES.get(tp, getattr(tp, "__name__", "value"))
         raise InputValidationError(
             f"Invalid {loc[0]} parameter {loc[1]!r}: expected {kind}.",
             errors=[{"loc": loc, "msg": f"expected {kind}", "type": f"{kind}_parsing"}],
@@ -335,9 +366,12 @@ def _parameters(
             params.append(_Param(name, "request", hint, name, False, None))
         elif marker is not None:
             wire = marker.alias or (name.replace("_", "-") if marker.source == "header" else name)
-            params.append(_Param(name, marker.source, hint, wire, required, default))
+            scalar = _scalar_type(hint, f"{marker.source} value {wire!r}")
+            params.append(_Param(name, marker.source, scalar, wire, required, default))
         elif name in path_names or name in greedy:
-            params.append(_Param(name, "path", hint, name, True, None))
+            params.append(
+                _Param(name, "path", _scalar_type(hint, f"path segment {name!r}"), name, True, None)
+            )
         elif hint in _SCALARS:
             params.append(_Param(name, "query", hint, name, required, default))
         else:
@@ -385,13 +419,14 @@ class _Route:
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         segments = self.segments
-        if segments and segments[-1] == "{proxy+}":
-            if len(parts) < len(segments) - 1:
+        if segments and segments[-1].startswith("{") and segments[-1].endswith("+}"):
+            # A greedy {name+} takes one or more segments, as in API Gateway.
+            if len(parts) < len(segments):
                 return None
             head = segments[:-1]
             values = self._match(head, parts[: len(head)])
             if values is not None:
-                values["proxy"] = "/".join(parts[len(head) :])
+                values[segments[-1][1:-2]] = "/".join(parts[len(head) :])
             return values
         if len(parts) != len(segments):
             return None
@@ -415,6 +450,14 @@ def _segments(path: str) -> list[str]:
     return stripped.split("/") if stripped else []
 
 
+def _specificity(route: _Route) -> tuple[int, int, int]:
+    """Sort key: static segments first, then {param}s, a greedy {name+} last (API Gateway's order)."""
+    segments = route.segments
+    greedy = bool(segments) and segments[-1].endswith("+}")
+    static = sum(1 for segment in segments if not segment.startswith("{"))
+    return (int(greedy), -static, -len(segments))
+
+
 def _parse_routes(target: Any, status: int) -> list[_Route]:
     if callable(target):
         return [_Route("*", "/{proxy+}", target, status)]
@@ -433,6 +476,7 @@ def _parse_routes(target: Any, status: int) -> list[_Route]:
             )
         method = method.upper()
         routes.append(_Route("*" if method == "ANY" else method, template.strip(), core, status))
+    routes.sort(key=_specificity)  # stable: among equals, the order given
     return routes
 
 
@@ -440,6 +484,21 @@ def _parse_routes(target: Any, status: int) -> list[_Route]:
 
 
 _result_kinds: dict[type, str] = {}
+_json_acceptable: dict[str, bool] = {}  # Accept header -> whether JSON may be sent (bounded)
+
+
+def _accepts_json(accept: str | None) -> bool:
+    """Whether a response in application/json satisfies ``accept`` (q-values honoured, cached)."""
+    if not accept:
+        return True
+    known = _json_acceptable.get(accept)
+    if known is None:
+        known = _http_events.negotiate(accept, [_JSON]) is not None
+        if len(_json_acceptable) < 256:  # clients send few distinct Accept values
+            _json_acceptable[accept] = known
+    return known
+
+
 _JSON_KINDS = frozenset({"pydantic", "dataclass"})
 
 
@@ -515,7 +574,7 @@ def http(
         >>> handler = http({"GET /orders/{order_id}": get_order})
     """
     routes = _parse_routes(target, status)
-    catch_all = routes[0] if len(routes) == 1 and routes[0].method == "*" else None
+    catch_all = routes[0] if callable(target) else None  # a bare function serves every path
     error_map = tuple((errors or {}).items())
     for exc_type, code in error_map:
         if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)) or not 400 <= code <= 599:
@@ -556,7 +615,11 @@ def http(
     ) -> dict[str, Any]:
         headers: dict[str, str] = {"Content-Type": content_type} if content_type else {}
         if extra_headers:
-            headers.update(extra_headers)
+            for name, value in extra_headers.items():  # one entry per header, whatever the case
+                if name not in headers:
+                    for existing in [key for key in headers if key.lower() == name.lower()]:
+                        del headers[existing]
+                headers[name] = value
         if cors_settings is not None:
             headers.update(cors_settings.headers_for(_header(event, "Origin", "origin")))
         if integration != "alb":  # API Gateway and function URLs take "headers" whatever the request
@@ -615,7 +678,10 @@ def http(
             media = _http_events.media_type_of(content_type)
         kind = param.kind
         if media in _PROTOBUF_TYPES and kind == "protobuf":
-            return get_codec().decode_request(event, param.tp)
+            try:
+                return get_codec().decode_request(event, param.tp)
+            except ProtobufError as error:  # the client's body: a 4xx (a core's own is a 500)
+                raise _HTTPProblem(getattr(error, "status_code", 400), error.message) from None
         if event.get("isBase64Encoded") is True:
             try:
                 body = _http_events.decode_body(event)
@@ -673,10 +739,12 @@ def http(
     def render(event: dict[str, Any], integration: str, route: _Route, result: Any) -> dict[str, Any]:
         status_code = route.status
         headers: dict[str, str] | None = None
+        explicit = isinstance(result, Response)
         if isinstance(result, Response):
             status_code, headers, result = result.status, result.headers, result.body
-        if result is None:
-            return respond(event, integration, 204 if status_code == 200 else status_code, "", None, headers)
+        if result is None:  # no content: 204, unless a status was asked for
+            status_code = 204 if status_code == 200 and not explicit else status_code
+            return respond(event, integration, status_code, "", None, headers)
         kind = _result_kinds.get(type(result))
         if kind is None:  # once per result type: hasattr on a pydantic model is slow
             kind = _result_kinds[type(result)] = kind_of(type(result))
@@ -695,13 +763,7 @@ def http(
             return respond(event, integration, status_code, body, "application/octet-stream", headers, True)
         if isinstance(result, str):
             return respond(event, integration, status_code, result, "text/plain; charset=utf-8", headers)
-        accept = _header(event, "Accept", "accept")
-        if (
-            accept
-            and "*/*" not in accept
-            and "json" not in accept
-            and (_http_events.negotiate(accept, [_JSON]) is None)
-        ):
+        if not _accepts_json(_header(event, "Accept", "accept")):
             raise _HTTPProblem(
                 406, "This endpoint answers with application/json only.", {"acceptable": [_JSON]}
             )
@@ -732,10 +794,7 @@ def http(
                 # a JSON text body with a JSON or absent Content-Type goes straight to the
                 # converter; anything else takes the general path.
                 body = event.get("body")
-                headers = event.get("headers")
-                content_type = None
-                if type(headers) is dict:
-                    content_type = headers.get("Content-Type") or headers.get("content-type")
+                content_type = _header(event, "Content-Type", "content-type")
                 if (
                     type(body) is str
                     and body
@@ -753,26 +812,27 @@ def http(
             if (
                 cors_settings is None
                 and integration != "alb"
+                and method != "HEAD"
                 and _result_kinds.get(type(result)) in _JSON_KINDS
+                and _accepts_json(_header(event, "Accept", "accept"))
             ):
-                accept = _header(event, "Accept", "accept")
-                if accept is None or "json" in accept or "*/*" in accept:
-                    return {
-                        "statusCode": route.status,
-                        "headers": {"Content-Type": _JSON},
-                        "body": dumps(result),
-                        "isBase64Encoded": False,
-                    }
-            return render(event, integration, route, result)
+                return {
+                    "statusCode": route.status,
+                    "headers": {"Content-Type": _JSON},
+                    "body": dumps(result),
+                    "isBase64Encoded": False,
+                }
+            response = render(event, integration, route, result)
+            if method == "HEAD":  # the headers a GET would have, without its body
+                response["body"] = ""
+                response["isBase64Encoded"] = False
+            return response
         except _HTTPProblem as issue:
             return problem(_dict(event), integration, issue.status, issue.message, dict(issue.extra))
         except InputValidationError as error:
-            errors = {"errors": error.context["errors"]}
+            listed = error.context.get("errors") or [{"loc": [], "msg": str(error), "type": "value_error"}]
+            errors = {"errors": listed}
             return problem(_dict(event), integration, 400, "Request validation failed.", errors)
-        except ProtobufError as error:
-            from lambda_kit.protobuf import error_response
-
-            return error_response(error, _dict(event))
         except Exception as error:
             for exc_type, code in error_map:
                 if isinstance(error, exc_type):

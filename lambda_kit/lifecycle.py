@@ -65,8 +65,10 @@ __all__ = [
 ]
 
 _lock = _thread.allocate_lock()
-# Request id of the environment's first invocation; None until one starts.
-_first_request_id: str | None = None
+# The environment's first invocation (its context-variable entry); None until one starts.
+# Identity, not the request id: Lambda retries a failed asynchronous invocation with the
+# same request id, and a retry in the same environment is a warm invocation.
+_first: tuple[str, float | None, object] | None = None  # the first invocation, by identity
 # (request id, time.monotonic() deadline or None) of the invocation running in this
 # thread / task: Lambda Managed Instances run several invocations in one process.
 # One context variable, so starting an invocation is one set() and one reset().
@@ -103,15 +105,27 @@ def start_invocation(request_id: str | None = None, *, remaining_ms: float | Non
     Returns:
         A token for :func:`end_invocation`.
     """
-    global _first_request_id
     if request_id is None:
         request_id = f"local-{next(_anonymous_ids)}"
-    if _first_request_id is None:  # checked again under the lock; warm invocations skip it
-        with _lock:
-            if _first_request_id is None:
-                _first_request_id = request_id
     deadline = None if remaining_ms is None else time.monotonic() + remaining_ms / 1000.0
-    return _current.set((request_id, deadline, None))
+    return _enter((request_id, deadline, None))
+
+
+def _enter(entry: tuple[str, float | None, object]) -> InvocationToken:
+    """Make ``entry`` the current invocation; the first ever entered is the cold start.
+
+    A second lambda-kit decorator on the same handler enters the same request id while
+    the first is still current: that is the same invocation, so its entry is reused.
+    """
+    global _first
+    current = _current.get()
+    if current is not None and current[0] == entry[0]:
+        return _current.set(current)
+    if _first is None:  # checked again under the lock; warm invocations skip it
+        with _lock:
+            if _first is None:
+                _first = entry
+    return _current.set(entry)
 
 
 def end_invocation(token: InvocationToken) -> None:
@@ -155,11 +169,8 @@ def is_cold_start() -> bool:
     succeeds or raises), ``False`` in every later invocation, and ``False`` in a
     thread that is not running an invocation once the first one has started.
     """
-    first = _first_request_id
-    if first is None:
-        return True
-    current = _current.get()
-    return current is not None and current[0] == first
+    first = _first
+    return first is None or _current.get() is first
 
 
 def start_invocation_for(context: object) -> InvocationToken:
@@ -169,16 +180,11 @@ def start_invocation_for(context: object) -> InvocationToken:
     in a unit test, say) is accepted: the invocation then has a local id and no
     deadline.
     """
-    global _first_request_id
     request_id = getattr(context, "aws_request_id", None)
     if type(request_id) is not str:
         return start_invocation(None)
-    if _first_request_id is None:
-        with _lock:
-            if _first_request_id is None:
-                _first_request_id = request_id
     # The deadline is read from the context only when remaining_time() is asked for.
-    return _current.set((request_id, None, context))
+    return _enter((request_id, None, context))
 
 
 def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
@@ -303,10 +309,10 @@ def _run_hooks(phase: Phase) -> None:
     Every hook runs even when an earlier one raised, so one broken pool cannot stop
     the others from reconnecting.
     """
-    global _first_request_id
+    global _first
     if phase == "after_restore":
         with _lock:
-            _first_request_id = None
+            _first = None
     with _lock:
         hooks = list(_hooks[phase])
     failures: list[BaseException] = []
@@ -329,9 +335,9 @@ def _run_hooks(phase: Phase) -> None:
 
 def _reset_for_tests() -> None:
     """Forget every invocation and hook (used by lambda_kit.testing)."""
-    global _first_request_id, _runtime_registered
+    global _first, _runtime_registered
     with _lock:
-        _first_request_id = None
+        _first = None
         _runtime_registered = False
         for hooks in _hooks.values():
             hooks.clear()

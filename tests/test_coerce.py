@@ -222,3 +222,49 @@ def test_converters_raise_only_input_validation_errors(data: Any) -> None:
         except InputValidationError as error:
             errors = error.context["errors"]
         assert errors
+
+
+@dataclass
+class Item:
+    sku: str
+    quantity: int
+
+
+@dataclass
+class Basket:
+    items: list[Item]
+    by_name: dict[str, Item]
+    counts: list[int]
+    note: str | None = None
+    limit: int | None = None
+    code: int | str = 0
+
+
+def test_containers_optionals_and_unions_are_checked_item_by_item() -> None:
+    convert = converter_for(Basket)
+    good = {
+        "items": [{"sku": "a", "quantity": 1}],
+        "by_name": {"x": {"sku": "b", "quantity": 2}},
+        "counts": [1, 2],
+        "note": None,
+        "limit": 3,
+        "code": "A1",
+    }
+    basket = convert(good)
+    assert basket.items == [Item("a", 1)]
+    assert basket.by_name == {"x": Item("b", 2)}
+    assert (basket.note, basket.limit, basket.code) == (None, 3, "A1")
+    bad = {
+        "items": [{"sku": "a", "quantity": 1}, {"sku": "b"}],
+        "by_name": {"x": {"sku": 5, "quantity": 2}},
+        "counts": [1, "two"],
+        "limit": "ten",
+        "code": [1],
+    }
+    locs = [error["loc"] for error in _errors(convert, bad)]
+    assert locs == [["items", 1, "quantity"], ["by_name", "x", "sku"], ["counts", 1], ["limit"], ["code"]]
+
+
+def test_deeply_nested_or_non_standard_json_is_refused() -> None:
+    for text in ("[" * 100_000, '{"a": NaN}', "Infinity"):
+        assert _errors(converter_for(Any), text)[0]["type"] == "json_invalid"

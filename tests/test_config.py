@@ -300,3 +300,10 @@ def test_resolve_raises_only_configuration_error_for_any_environment_text(raw: s
     else:
         assert error.context == {"setting": "ttl", "variable": "LAMBDA_KIT_TTL", "value": raw}
         assert error.__cause__ is None
+
+
+def test_a_check_that_cannot_compare_the_value_rejects_it() -> None:
+    from lambda_kit._config import resolve
+
+    with pytest.raises(ConfigurationError, match="ttl"):
+        resolve("ttl", "60", 300.0, float, check=lambda value: value > 0)  # type: ignore[arg-type,operator]

@@ -481,3 +481,29 @@ def test_event_factories_are_realistic() -> None:
         events.dynamodb_streams([{"pk": object()}])
     assert events.eventbridge({"a": 1}, detail_type="X")["detail-type"] == "X"
     assert events.s3(["a b"])["Records"][0]["s3"]["object"]["key"] == "a+b"
+
+
+def test_a_malformed_first_record_does_not_hide_a_fifo_queue() -> None:
+    seen: list[str] = []
+
+    def process(order: Order) -> None:
+        seen.append(order.order_id)
+
+    event = events.sqs([{"order_id": x, "quantity": 1} for x in "abc"], fifo=True)
+    event["Records"].insert(0, "not a record")
+    with pytest.raises(BatchError):  # the bad record has no id to report: retry the whole batch
+        sqs(process, raise_on_entire_failure=False)(event, None)
+    assert seen == []  # FIFO: nothing after the failed first record is processed out of order
+
+
+def test_event_factories_refuse_binary_text_and_type_byte_sets() -> None:
+    with pytest.raises(ValueError, match="base64"):
+        events.sqs([b"\xff"])
+    with pytest.raises(ValueError, match="base64_encoded=True"):
+        events.api_gateway_v2("POST", "/", body=b"\xff")
+    image = events.dynamodb_streams([{"pk": "1", "blobs": {b"a", b"b"}}])["Records"][0]["dynamodb"][
+        "NewImage"
+    ]
+    assert image["blobs"] == {"BS": ["YQ==", "Yg=="]}
+    alb = events.alb("GET", "/", query={"q": "a+b%"})
+    assert alb["queryStringParameters"] == {"q": "a%2Bb%25"}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any
 
 import pydantic
@@ -234,7 +236,7 @@ def test_headers_query_aliases_and_request_object() -> None:
     }
     v1 = _body(invoke(APP, events.api_gateway_v1("GET", "/echo/x", headers={"Cookie": "a=1; b=2"})))
     assert v1["cookies"] == {"a": "1", "b": "2"}
-    alb = _body(invoke(APP, events.alb("GET", "/echo/x", query={"q": "a%20b"})))
+    alb = _body(invoke(APP, events.alb("GET", "/echo/x", query={"q": "a b"})))
     assert alb["query"] == {"q": "a b"}
 
 
@@ -435,3 +437,164 @@ def test_trailing_slash_and_percent_encoded_paths() -> None:
     assert invoke(APP, events.api_gateway_v2("GET", "/orders/"))["statusCode"] == 200
     assert invoke(APP, events.api_gateway_v2("GET", "/orders/o%2D1"))["statusCode"] == 200
     assert invoke(APP, events.alb("GET", "/orders/o%2D1"))["statusCode"] == 200
+
+
+# -- regressions found in review ----------------------------------------------------------------
+
+
+def _get_order_by_id(order_id: str) -> dict[str, str]:
+    return {"id": order_id}
+
+
+def _catch(proxy: str) -> dict[str, str]:
+    return {"catch": proxy}
+
+
+def test_a_single_any_route_still_routes() -> None:
+    one = http({"ANY /orders/{order_id}": _get_order_by_id})
+    assert _body(invoke(one, events.api_gateway_v2("GET", "/orders/5"))) == {"id": "5"}
+    assert invoke(one, events.api_gateway_v2("GET", "/totally/else"))["statusCode"] == 404
+    admin = http({"ANY /admin/{proxy+}": _catch})
+    assert invoke(admin, events.api_gateway_v2("DELETE", "/public/x"))["statusCode"] == 404
+    assert invoke(admin, events.api_gateway_v2("GET", "/admin"))["statusCode"] == 404  # {proxy+} needs one
+    assert _body(invoke(admin, events.api_gateway_v2("GET", "/admin/a/b"))) == {"catch": "a/b"}
+
+
+def _files(path: str) -> dict[str, str]:
+    return {"path": path}
+
+
+def _users(b: str) -> dict[str, str]:
+    return {"route": "users"}
+
+
+def _pair(a: str, b: str) -> dict[str, str]:
+    return {"route": "pair"}
+
+
+def test_routes_match_the_most_specific_first() -> None:
+    app = http({"ANY /{proxy+}": _catch, "GET /orders/{order_id}": _get_order_by_id})
+    assert _body(invoke(app, events.api_gateway_v2("GET", "/orders/7"))) == {"id": "7"}
+    assert _body(invoke(app, events.api_gateway_v2("GET", "/else/where"))) == {"catch": "else/where"}
+    pairs = http({"GET /{a}/{b}": _pair, "GET /users/{b}": _users})
+    assert _body(invoke(pairs, events.api_gateway_v2("GET", "/users/1"))) == {"route": "users"}
+    named = http({"GET /files/{path+}": _files})
+    assert _body(invoke(named, events.api_gateway_v2("GET", "/files/a/b"))) == {"path": "a/b"}
+
+
+@pytest.mark.parametrize("header", ["CONTENT-TYPE", "Content-type", "content-type"])
+def test_a_non_json_content_type_in_any_case_is_415(header: str) -> None:
+    event = events.api_gateway_v1("POST", "/notes", body='{"text": "x"}', headers={header: "text/plain"})
+    for name in [key for key in event["headers"] if key.lower() == "content-type" and key != header]:
+        del event["headers"][name]
+        del event["multiValueHeaders"][name]
+    assert invoke(APP, event)["statusCode"] == 415
+    alb = events.alb(
+        "POST", "/notes", body='{"text": "x"}', headers={"content-type": "text/plain"}, multi_value=True
+    )
+    assert invoke(APP, alb)["statusCode"] == 415
+
+
+def test_hostile_json_bodies_are_400() -> None:
+    for body in ("[" * 100_000, '{"text": NaN}', '{"text": Infinity}'):
+        response = invoke(APP, events.api_gateway_v2("POST", "/notes", body=body))
+        assert response["statusCode"] == 400, response
+
+
+def _priced(order_id, amount: Annotated[Decimal, Query()] = Decimal(0)) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"id": order_id, "amount": str(amount)}
+
+
+def test_path_and_query_types() -> None:
+    app = http({"GET /o/{order_id}": _priced})
+    assert _body(invoke(app, events.api_gateway_v2("GET", "/o/7", query={"amount": "1.50"}))) == {
+        "id": "7",
+        "amount": "1.50",
+    }
+    assert invoke(app, events.api_gateway_v2("GET", "/o/7", query={"amount": "abc"}))["statusCode"] == 400
+
+    def dated(day: Annotated[datetime.date, Query()]) -> None: ...
+
+    with pytest.raises(ConfigurationError, match="annotate it as str"):
+        http({"GET /d": dated})
+
+
+def _validates_itself(order: dict[str, Any]) -> None:
+    from lambda_kit.exceptions import InputValidationError
+
+    raise InputValidationError("quantity must be positive")
+
+
+def _corrupt_downstream() -> None:
+    from lambda_kit.exceptions import ProtobufDecodeError
+
+    raise ProtobufDecodeError("downstream payload: wire format was corrupt")
+
+
+def _json_of_request(request: Request) -> Any:
+    return request.json()
+
+
+def test_errors_raised_by_the_core_or_the_request_object(caplog: pytest.LogCaptureFixture) -> None:
+    app = http(
+        {"POST /v": _validates_itself, "GET /down": _corrupt_downstream, "POST /req": _json_of_request},
+        cors=True,
+    )
+    response = invoke(app, events.api_gateway_v2("POST", "/v", body={}))
+    assert response["statusCode"] == 400
+    assert _body(response)["errors"] == [
+        {"loc": [], "msg": "quantity must be positive", "type": "value_error"}
+    ]
+    with caplog.at_level(logging.ERROR, logger="lambda_kit.handler"):
+        down = invoke(app, events.api_gateway_v2("GET", "/down", headers={"origin": "https://a.example"}))
+    assert down["statusCode"] == 500
+    assert "wire format" not in down["body"]
+    assert len(caplog.records) == 1
+    assert down["headers"]["Access-Control-Allow-Origin"] == "*"
+    bad = invoke(
+        app, events.api_gateway_v2("POST", "/req", body="{bad", headers={"content-type": "text/plain"})
+    )
+    assert bad["statusCode"] == 400
+
+
+def test_protobuf_body_errors_are_4xx_with_cors_and_never_echo_values() -> None:
+    broken = events.api_gateway_v2(
+        "POST",
+        "/find",
+        body=b"\xff\xff\xff",
+        base64_encoded=True,
+        headers={"content-type": "application/x-protobuf", "origin": "https://shop.example"},
+    )
+    response = invoke(APP, broken)
+    assert response["statusCode"] == 400
+    assert response["headers"]["Access-Control-Allow-Origin"] == "https://shop.example"
+    value = invoke(APP, events.api_gateway_v2("POST", "/find", body={"orderId": {"secret": "<script>"}}))
+    assert value["statusCode"] == 400
+    assert "<script>" not in value["body"]
+
+
+@pytest.mark.parametrize(
+    "accept", ["application/json;q=0", "text/html, */*;q=0", "application/json;q=0, text/html"]
+)
+def test_accept_with_q_zero_is_406(accept: str) -> None:
+    assert (
+        invoke(APP, events.api_gateway_v2("GET", "/orders", headers={"accept": accept}))["statusCode"] == 406
+    )
+
+
+def _created_nothing() -> Response:
+    return Response(None, status=200, headers={"content-type": "text/plain", "X-Id": "1"})
+
+
+def _json_dataclass() -> Note:
+    return Note("x")
+
+
+def test_head_status_and_header_merging() -> None:
+    app = http({"GET /note": _json_dataclass, "GET /nothing": _created_nothing})
+    head = invoke(app, events.api_gateway_v2("HEAD", "/note"))
+    assert head["statusCode"] == 200
+    assert head["body"] == ""
+    nothing = invoke(app, events.api_gateway_v2("GET", "/nothing"))
+    assert nothing["statusCode"] == 200
+    assert nothing["headers"] == {"content-type": "text/plain", "X-Id": "1"}

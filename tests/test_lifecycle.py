@@ -576,3 +576,33 @@ def test_on_demand_functions_never_import_the_snapstart_module(monkeypatch: pyte
     lifecycle.on_after_restore(lambda: None)
     assert fake.before_snapshot == []
     assert fake.after_restore == []
+
+
+def test_a_retry_with_the_first_request_id_is_warm() -> None:
+    from lambda_kit.testing import FakeContext
+
+    seen: list[bool] = []
+
+    @lifecycle.track_invocations
+    def handler(event: object, context: object) -> None:
+        seen.append(lifecycle.is_cold_start())
+        if event == "fail":
+            raise RuntimeError("first attempt fails")
+
+    with pytest.raises(RuntimeError):
+        handler("fail", FakeContext(request_id="req-1"))
+    handler("ok", FakeContext(request_id="req-2"))
+    handler("ok", FakeContext(request_id="req-1"))  # Lambda's retry keeps the request id
+    assert seen == [True, False, False]
+
+
+def test_an_object_with_async_call_is_tracked_as_async() -> None:
+    from lambda_kit.testing import FakeContext
+
+    class Handler:
+        async def __call__(self, event: object, context: object) -> tuple[bool, str | None]:
+            await asyncio.sleep(0)
+            return lifecycle.is_cold_start(), lifecycle.current_request_id()
+
+    wrapped = lifecycle.track_invocations(Handler())
+    assert asyncio.run(wrapped({}, FakeContext(request_id="req-async"))) == (True, "req-async")

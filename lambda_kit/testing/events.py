@@ -49,7 +49,12 @@ def _text(body: Any) -> str | None:
     if body is None or isinstance(body, str):
         return body
     if isinstance(body, (bytes, bytearray)):
-        return bytes(body).decode("utf-8")
+        try:
+            return bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(
+                "This event carries text: pass binary data base64-encoded (HTTP events: base64_encoded=True)."
+            ) from None
     return json.dumps(body)
 
 
@@ -294,7 +299,16 @@ def alb(
     """An Application Load Balancer target event (``multi_value`` as the target group sets it)."""
     merged = _default_headers(body) | {name.lower(): value for name, value in (headers or {}).items()}
     merged["host"] = "orders-alb-1234567890.us-east-1.elb.amazonaws.com"
-    single_query, multi_query = _queries(query)
+    # An ALB passes query names and values as the client sent them: percent-encoded.
+    encoded_query = (
+        {
+            quote_plus(k): ([quote_plus(v)] if isinstance(v, str) else [quote_plus(x) for x in v])
+            for k, v in query.items()
+        }
+        if query
+        else None
+    )
+    single_query, multi_query = _queries(encoded_query)
     text, encoded = _http_body(body, base64_encoded)
     event: dict[str, Any] = {
         "requestContext": {
@@ -401,6 +415,8 @@ def _typed(value: Any) -> dict[str, Any]:
         items = sorted(value)
         if all(isinstance(item, str) for item in items):
             return {"SS": items}
+        if all(isinstance(item, (bytes, bytearray)) for item in items):
+            return {"BS": [base64.b64encode(bytes(item)).decode("ascii") for item in items]}
         return {"NS": [str(item) for item in items]}
     if isinstance(value, (list, tuple)):
         return {"L": [_typed(item) for item in value]}
