@@ -87,10 +87,33 @@ def test_heaviest_imports_skip_the_handler_and_the_bootstrap() -> None:
     assert [t.module for t in top] == ["m19", "m18", "m17"]
 
 
+def test_heaviest_imports_leave_out_startup_and_the_runtime_client() -> None:
+    # -X importtime order: a module's line comes after those of what it imported.
+    timings = [
+        ImportTiming("encodings", 50, 2_000, 0),  # interpreter start-up
+        ImportTiming("io", 50, 500, 0),
+        ImportTiming("sitecustomize", 50, 1_700, 1),
+        ImportTiming("site", 50, 7_000, 0),
+        ImportTiming("contextlib", 50, 5_900, 2),
+        ImportTiming("importlib.util", 50, 6_400, 1),
+        ImportTiming("runpy", 50, 6_500, 0),
+        ImportTiming("decimal", 50, 3_400, 2),
+        ImportTiming("simplejson", 50, 9_900, 1),
+        ImportTiming("logging", 50, 11_600, 1),
+        ImportTiming("awslambdaric.lambda_runtime_client", 50, 27_700, 0),
+        ImportTiming("encodings.idna", 50, 400, 0),
+        ImportTiming("urllib3", 50, 4_000, 1),
+        ImportTiming("requests", 50, 9_000, 0),
+        ImportTiming("yaml", 50, 1_000, 0),
+    ]
+    top = heaviest_imports(timings, "app.handler")
+    assert [t.module for t in top] == ["requests", "urllib3", "yaml"]
+
+
 def test_run_bench_on_an_empty_handler(handlers: Path) -> None:
     calls: list[tuple[str, int, int]] = []
     result = run_bench(
-        "basic.echo",
+        "profiled.handler",
         {"n": 0},
         cold=2,
         warm=3,
@@ -105,7 +128,8 @@ def test_run_bench_on_an_empty_handler(handlers: Path) -> None:
     assert result.errors == []
     assert result.warm_calls == {}
     assert result.cold_calls == {}
-    assert result.imports, "the import profile ran"
+    # What the handler's code imports, not the runtime client's own imports.
+    assert [t.module for t in result.imports] == ["slow_dependency"]
     assert calls[0] == ("cold", 1, 2)
     assert calls[-1] == ("import profile", 1, 1)
     text = format_report(result)
@@ -113,7 +137,7 @@ def test_run_bench_on_an_empty_handler(handlers: Path) -> None:
         assert needle in text
     assert "Nothing would throttle at this rate." in text
     document = json.loads(json.dumps(result.to_dict()))
-    assert document["handler"] == "basic.echo"
+    assert document["handler"] == "profiled.handler"
     assert set(document["summary"]) >= {"init_p50_ms", "warm_p99_ms", "warm_cost_per_million_usd"}
 
 

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
 import re
+import resource
+import sys
 import threading
+import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from lambda_kit.emulator import AwsStandIn, Emulator
-from lambda_kit.exceptions import ConfigurationError, EmulatorError, LambdaKitError
+from lambda_kit.exceptions import ConfigurationError, EmulatorError, HandlerNotReadyError, LambdaKitError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 pytestmark = pytest.mark.emulator
 
@@ -400,3 +409,198 @@ def test_children_are_gone_after_close(handlers: Path) -> None:
         pid = fn.invoke({}).json()["pid"]
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+# -- faults found in review: each test failed before its fix -------------------------
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has ended (a zombie waiting for its reaper counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_close_during_an_invocation_fails_it_and_closes_each_fd_once(
+    handlers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[int] = []
+    real_close = os.close
+
+    def recording_close(fd: int) -> None:
+        closed.append(fd)
+        real_close(fd)
+
+    monkeypatch.setattr(os, "close", recording_close)
+    fn = Emulator("faults.print_then_sleep", task_root=handlers, timeout_s=30)
+    errors: list[BaseException] = []
+
+    def invoke() -> None:
+        try:
+            fn.invoke({"seconds": 30})
+        except EmulatorError as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=invoke)
+    thread.start()
+    assert _wait_until(lambda: any(e._pending and e._pending.handed_out_at for e in list(fn._busy)))
+    fn.close()
+    mine = [open(os.devnull) for _ in range(6)]  # noqa: SIM115 - may reuse the numbers close() freed
+    thread.join()
+    try:
+        for file in mine:
+            os.fstat(file.fileno())  # still ours: nobody closed them a second time
+    finally:
+        for file in mine:
+            file.close()
+    assert len(errors) == 1
+    assert "closed during the invocation" in str(errors[0])
+    assert not isinstance(errors[0], HandlerNotReadyError)
+    repeated = [
+        fd for fd, count in Counter(closed).items() if count > 1 and fd not in {f.fileno() for f in mine}
+    ]
+    assert repeated == []
+
+
+def test_timeout_keeps_what_the_function_wrote(handlers: Path) -> None:
+    with Emulator("faults.print_then_sleep", task_root=handlers, timeout_s=0.5) as fn:
+        result = fn.invoke({"seconds": 30})
+    assert result.report.status == "timeout"
+    assert result.output == "step 1: calling the slow dependency\n"
+    assert "step 1: calling the slow dependency" in result.log
+
+
+def test_init_timeout_keeps_what_init_wrote(handlers: Path) -> None:
+    with Emulator("hang_init_noisy.handler", task_root=handlers, init_timeout_s=0.5) as fn:
+        result = fn.invoke()
+    assert result.error is not None
+    assert "INIT phase timed out" in result.error["errorMessage"]
+    assert result.init_output == "INIT: connecting to the database\n"
+    assert result.output == ""
+    assert result.log.startswith("INIT: connecting to the database\n")
+
+
+def test_output_pipes_above_descriptor_1024_are_drained(handlers: Path) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2048:
+        if hard != resource.RLIM_INFINITY and hard < 2048:
+            pytest.skip("cannot open 1100 files here")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2048, hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]  # a busy process
+    try:
+        with Emulator("noisy_init.handler", task_root=handlers, init_timeout_s=5) as fn:
+            result = fn.invoke()
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert result.ok, result.error
+    assert len(result.init_output) == 600_002  # 300 KB each of stdout and stderr, drained
+
+
+def test_idle_environment_whose_runtime_died_is_replaced(handlers: Path) -> None:
+    with Emulator("faults.die_later", task_root=handlers) as fn:
+        first = fn.invoke()
+        (idle,) = fn._idle
+        assert _wait_until(lambda: idle.exit_status is not None)
+        second = fn.invoke()
+    assert first.ok
+    assert second.ok, second.error
+    assert second.cold  # a new execution environment
+    assert second.json()["pid"] != first.json()["pid"]
+
+
+def test_warm_invocation_not_picked_up_in_time_is_a_task_timeout(handlers: Path) -> None:
+    with Emulator("late_next.handler", task_root=handlers, timeout_s=1, init_timeout_s=10) as fn:
+        first = fn.invoke()
+        late = fn.invoke()
+    assert first.ok
+    assert late.error is not None
+    assert late.error["errorType"] == "Sandbox.Timedout"
+    assert late.error["errorMessage"].endswith("Error: Task timed out after 1.00 seconds")
+    assert not late.cold
+    assert late.report.init_duration_ms is None
+    assert late.report.duration_ms == 1000.0
+    assert "Init Duration" not in late.report.report_line()
+
+
+def test_processes_started_by_a_runtime_that_exits_die_with_it(handlers: Path) -> None:
+    with Emulator("faults.spawn_then_exit", task_root=handlers) as fn:
+        result = fn.invoke()
+    assert result.error is not None
+    assert result.error["errorType"] == "Runtime.ExitError"
+    sleeper = int(result.output.split("sleeper ")[1].split()[0])
+    assert _wait_until(lambda: _gone(sleeper))
+
+
+def test_user_pythonpath_adds_to_the_path_and_keeps_counting(handlers: Path, tmp_path: Path) -> None:
+    layer = Path(__file__).parent / "user_site"
+    with Emulator(
+        "faults.paths", task_root=handlers, python_path=[layer], env={"PYTHONPATH": str(tmp_path)}
+    ) as fn:
+        result = fn.invoke()
+    assert result.ok, result.error
+    sys_path = result.json()["sys_path"]
+    assert str(handlers) in sys_path
+    assert str(layer) in sys_path
+    assert str(tmp_path) in sys_path
+    assert sys_path.index(str(layer)) < sys_path.index(str(tmp_path))
+    assert result.aws_calls == {"sts.GetCallerIdentity": 1}
+    shim = str(Path(__file__).parent.parent / "lambda_kit" / "emulator" / "_shim")
+    assert shim not in sys_path  # the bootstrap takes itself off the path
+    assert shim not in result.json()["PYTHONPATH"]
+
+
+def test_an_emulator_never_closed_leaves_no_runtime_behind(handlers: Path) -> None:
+    fn = Emulator("basic.echo", task_root=handlers)
+    pid = fn.invoke({}).json()["pid"]
+    environments = list(fn._idle)
+    del fn
+    gc.collect()
+    try:
+        assert _wait_until(lambda: _gone(pid))
+    finally:
+        for environment in environments:
+            environment.close()
+
+
+def test_execution_env_describes_the_child_interpreter(handlers: Path, tmp_path: Path) -> None:
+    wrapper = tmp_path / "python"
+    wrapper.write_text(
+        f'#!/bin/sh\ncase "$2" in *version_info*) echo "3 9"; exit 0;; esac\nexec "{sys.executable}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    with Emulator("basic.context_info", task_root=handlers, python=str(wrapper)) as fn:
+        env = fn.invoke().json()["env"]
+    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.9"
+    assert env["LAMBDA_RUNTIME_DIR"] == str(tmp_path)
+
+
+@pytest.fixture
+def far_time_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A local time zone whose date differs from UTC's right now."""
+    zone = "Etc/GMT+12" if time.gmtime().tm_hour < 12 else "Etc/GMT-14"
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("far_time_zone")
+def test_log_stream_date_is_utc(handlers: Path) -> None:
+    with Emulator("basic.context_info", task_root=handlers) as fn:
+        utc_date = time.strftime("%Y/%m/%d/", time.gmtime())
+        env = fn.invoke().json()["env"]
+    assert env["AWS_LAMBDA_LOG_STREAM_NAME"].startswith(utc_date + "[$LATEST]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -13,7 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lambda_kit.emulator import Invocation, Report
-from lambda_kit.emulator._environment import _error_document, parse_calls, parse_importtime, peak_rss_mb
+from lambda_kit.emulator._environment import (
+    _error_document,
+    _Pipe,
+    interpreter_dir,
+    interpreter_version,
+    parse_calls,
+    parse_importtime,
+    peak_rss_mb,
+)
 
 SHIM = Path(__file__).parent.parent / "lambda_kit" / "emulator" / "_shim" / "sitecustomize.py"
 
@@ -203,3 +212,75 @@ def test_shim_chains_to_the_next_sitecustomize(tmp_path: Path, monkeypatch: pyte
     assert os.environ.get("LAMBDA_KIT_CHAINED") == "1"
     monkeypatch.setattr(sys, "path", [str(SHIM.parent)])
     shim._load_next_sitecustomize()  # none to chain: nothing happens
+
+
+def test_shim_takes_its_directory_off_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    shim = _load_shim()
+    here = str(SHIM.parent)
+    monkeypatch.setattr(sys, "path", ["/task", here, "/layer"])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, "/task", "/layer"]))
+    shim.remove_own_directory()
+    assert sys.path == ["/task", "/layer"]
+    assert os.environ["PYTHONPATH"] == os.pathsep.join(["/task", "/layer"])
+    monkeypatch.delenv("PYTHONPATH")
+    shim.remove_own_directory()
+    assert "PYTHONPATH" not in os.environ
+
+
+def test_interpreter_version_and_directory(tmp_path: Path) -> None:
+    assert interpreter_version(sys.executable) == sys.version_info[:2]
+    assert interpreter_version(str(tmp_path / "missing")) == sys.version_info[:2]  # falls back
+    mute = tmp_path / "mute"
+    mute.write_text("#!/bin/sh\necho not a version\n")
+    mute.chmod(0o755)
+    assert interpreter_version(str(mute)) == sys.version_info[:2]
+    assert interpreter_version(str(mute)) == sys.version_info[:2]  # asked once, then remembered
+    assert interpreter_dir(str(mute)) == str(tmp_path)
+    assert interpreter_dir("sh") == os.path.dirname(os.path.abspath(shutil.which("sh") or ""))
+
+
+def test_pipe_closes_its_descriptor_once() -> None:
+    read, write = os.pipe()
+    pipe = _Pipe(read)
+    os.write(write, b"hello")
+    os.close(write)
+    pipe._thread.join(5)  # end of file stops the pump
+    assert not pipe._thread.is_alive()
+    assert pipe.take() == b"hello"
+    pipe.close()
+    reused = os.open(os.devnull, os.O_RDONLY)  # may take the number just freed
+    try:
+        pipe.close()
+        assert pipe.take() == b""
+        os.fstat(reused)
+    finally:
+        os.close(reused)
+
+
+def test_shim_at_start_up_counts_and_leaves_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    here = str(SHIM.parent)
+    monkeypatch.setattr(sys, "path", [here])
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.delitem(sys.modules, "botocore.session", raising=False)
+    monkeypatch.setenv("_LAMBDA_KIT_CALLS_FD", "1")
+    spec = importlib.util.spec_from_file_location("sitecustomize", SHIM)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # what site does at the child's start-up
+    assert sys.path == []
+    assert "_LAMBDA_KIT_CALLS_FD" not in os.environ
+    assert type(sys.meta_path[0]).__name__ == "CallCountingFinder"
+
+
+def test_closed_environment_refuses_to_invoke(handlers: Path) -> None:
+    from lambda_kit.emulator import Emulator
+    from lambda_kit.emulator._environment import Environment
+    from lambda_kit.exceptions import HandlerNotReadyError
+
+    environment = Environment(Emulator("basic.echo", task_root=handlers).config)
+    environment.close()
+    environment.close()  # idempotent
+    assert not environment.reusable
+    with pytest.raises(HandlerNotReadyError, match="stopped"):
+        environment.invoke(b"{}", "application/json")

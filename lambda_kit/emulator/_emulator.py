@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import threading
+import weakref
 
 from lambda_kit.emulator._config import FunctionConfig
 from lambda_kit.emulator._environment import Environment, check_payload
@@ -147,7 +148,11 @@ class Emulator:
         self._lock = threading.Lock()
         self._idle: list[Environment] = []
         self._busy: set[Environment] = set()
+        self._closing: list[threading.Thread] = []  # environments being released in the background
         self._closed = False
+        # An emulator dropped without close() must not leave runtimes behind: at garbage
+        # collection or interpreter exit, kill what its environments run.
+        self._finalizer = weakref.finalize(self, _kill_groups, self._idle, self._busy)
 
     @property
     def config(self) -> FunctionConfig:
@@ -217,7 +222,8 @@ class Emulator:
     def reset(self) -> None:
         """Stop every idle environment: the next invocation is a cold start."""
         with self._lock:
-            idle, self._idle = self._idle, []
+            idle = self._idle[:]
+            self._idle.clear()
         _retire(idle, wait=True)
 
     def close(self) -> None:
@@ -225,9 +231,13 @@ class Emulator:
         with self._lock:
             self._closed = True
             environments = [*self._idle, *self._busy]
-            self._idle = []
-            self._busy = set()
+            self._idle.clear()
+            self._busy.clear()
+            closing, self._closing = self._closing, []
         _retire(environments, wait=True)
+        for thread in closing:
+            thread.join()
+        self._finalizer.detach()
         if self._own_aws and self._aws is not None:
             self._aws.stop()
 
@@ -239,7 +249,12 @@ class Emulator:
             if not self._busy and not self._idle:
                 self._prepare_aws()
             if fresh:
-                retired, self._idle = self._idle, []
+                retired = self._idle[:]
+                self._idle.clear()
+            # An idle runtime may have died since its last invocation (a crash in a
+            # background thread, say); Lambda would start a new environment.
+            while self._idle and not self._idle[-1].reusable:
+                retired.append(self._idle.pop())
             if self._idle:
                 environment = self._idle.pop()
             elif len(self._busy) >= self.max_environments:
@@ -252,7 +267,10 @@ class Emulator:
             else:
                 environment = Environment(self._config, import_profile=self.import_profile)
             self._busy.add(environment)
-        _retire(retired)
+        if retired:
+            closing = _retire(retired)
+            with self._lock:
+                self._closing = [thread for thread in self._closing if thread.is_alive()] + closing
         return environment
 
     def _release(self, environment: Environment) -> None:
@@ -261,8 +279,10 @@ class Emulator:
             keep = environment.reusable and not self._closed
             if keep:
                 self._idle.append(environment)
-        if not keep:
-            environment.close()
+                return
+            # Stopping the server waits for its polling loop: not on the caller's time.
+            self._closing = [thread for thread in self._closing if thread.is_alive()]
+            self._closing += _retire([environment])
 
     def __enter__(self) -> Self:
         return self
@@ -279,20 +299,27 @@ class Emulator:
         return f"Emulator({self._config.handler!r}, environments={self.environments})"
 
 
-def _retire(environments: list[Environment], *, wait: bool = False) -> None:
-    """Stop environments: kill their runtimes now, release servers and pipes in parallel.
+def _retire(environments: list[Environment], *, wait: bool = False) -> list[threading.Thread]:
+    """Close environments in parallel threads (each kills its runtime first).
 
     Stopping a server waits for its polling loop, so closing one after another would
-    add that wait per environment; ``wait=False`` leaves the release in the background.
+    add that wait per environment; ``wait=False`` leaves the release in the background
+    and returns the threads doing it.
     """
-    for environment in environments:
-        environment.kill()
     threads = [threading.Thread(target=environment.close, daemon=True) for environment in environments]
     for thread in threads:
         thread.start()
     if wait:
         for thread in threads:
             thread.join()
+    return threads
+
+
+def _kill_groups(*groups: Iterable[Environment]) -> None:
+    """SIGKILL the runtimes (and what they started) of these environments."""
+    for group in groups:
+        for environment in list(group):
+            environment.kill_group()
 
 
 def _encode(event: Any, payload: bytes | str | None) -> bytes:

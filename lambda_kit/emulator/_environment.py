@@ -19,7 +19,6 @@ then, and so attributes output to the right invocation without any sleep.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import select
@@ -49,61 +48,63 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # 6 MB synchronous request and response
 
 
 class _Pipe:
-    """Non-blocking reader of one pipe, drained by a background thread and on demand."""
+    """Non-blocking reader of one pipe, drained by a background thread and on demand.
+
+    The descriptor is closed exactly once, under the lock, and never read after: the
+    number may belong to another file by then.
+    """
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         os.set_blocking(fd, False)
         self._lock = threading.Lock()
         self._buffer = bytearray()
-        self._closed = False
+        self._eof = False
+        self._fd_closed = False
         self._thread = threading.Thread(target=self._pump, name=f"lambda-kit-pipe-{fd}", daemon=True)
         self._thread.start()
 
-    def _read_available(self) -> bool:
-        """Append whatever the pipe holds; return False at end of file. Lock held."""
-        while True:
+    def _read_available(self) -> None:
+        """Append whatever the pipe holds, noting end of file. Lock held, fd open."""
+        while not self._eof:
             try:
                 chunk = os.read(self.fd, 65536)
             except BlockingIOError:
-                return True
-            except OSError as error:  # pragma: no cover - fd closed under us
-                if error.errno == errno.EBADF:
-                    return False
-                raise
+                return
             if not chunk:
-                return False
+                self._eof = True
+                return
             self._buffer += chunk
 
     def _pump(self) -> None:
         # Keeps the pipe from filling up (a full pipe would block the child's writes).
-        while not self._closed:
-            try:
-                readable, _, _ = select.select([self.fd], [], [], 0.2)
-            except (OSError, ValueError):  # pragma: no cover - fd closed under us
-                return
-            if readable:
-                with self._lock:
-                    if self._closed or not self._read_available():
-                        self._closed = True
-                        return
+        # poll() rather than select(): select() cannot watch descriptors >= 1024. A
+        # closed or reused descriptor only wakes the loop, which then sees the flag.
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        while True:
+            poller.poll(200)
+            with self._lock:
+                if self._fd_closed or self._eof:
+                    return
+                self._read_available()
 
     def take(self) -> bytes:
         """Everything written so far and not yet taken."""
         with self._lock:
-            if not self._closed:
+            if not self._fd_closed:
                 self._read_available()
             data = bytes(self._buffer)
             self._buffer.clear()
         return data
 
     def close(self) -> None:
+        """Close the descriptor (once; later calls do nothing)."""
         with self._lock:
-            self._closed = True
-            try:
-                os.close(self.fd)
-            except OSError:  # pragma: no cover - already closed
-                pass
+            if self._fd_closed:
+                return
+            self._fd_closed = True
+            os.close(self.fd)
 
 
 class _Pending:
@@ -163,6 +164,47 @@ def peak_rss_mb(pid: int) -> int | None:
     except (OSError, ValueError):
         return None
     return None  # pragma: no cover - every Linux status file has VmHWM
+
+
+_VERSIONS: dict[str, tuple[int, int]] = {}
+_VERSIONS_LOCK = threading.Lock()
+
+
+def interpreter_version(python: str) -> tuple[int, int]:
+    """The (major, minor) version of ``python``, asked once per interpreter.
+
+    This interpreter's own version needs no question; another one is run once
+    (``python -c ...``). If it cannot answer, this interpreter's version stands in
+    (starting the runtime will then report the real problem).
+    """
+    if python == sys.executable:
+        return sys.version_info[0], sys.version_info[1]
+    with _VERSIONS_LOCK:
+        known = _VERSIONS.get(python)
+        if known is None:
+            known = (sys.version_info[0], sys.version_info[1])
+            try:
+                answer = subprocess.run(
+                    [python, "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
+                    capture_output=True,
+                    timeout=30,
+                    check=True,
+                    env={k: v for k, v in os.environ.items() if k in ("PATH", "HOME")},
+                ).stdout.split()
+                known = (int(answer[0]), int(answer[1]))
+            except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+                pass
+            _VERSIONS[python] = known
+        return known
+
+
+def interpreter_dir(python: str) -> str:
+    """The directory of the interpreter ``python`` (a bare name is looked up on PATH)."""
+    if os.sep not in python:
+        import shutil
+
+        python = shutil.which(python) or python
+    return os.path.dirname(os.path.abspath(python))
 
 
 class _Server(ThreadingHTTPServer):
@@ -270,46 +312,51 @@ class Environment:
         self.exit_status: int | None = None
         self.peak_mb: int | None = None  # last VmHWM read, or the reaped child's maxrss
         self.init_failed = False
+        self.closed = False  # close() was called: no invocation may start or finish here
 
     @property
     def reusable(self) -> bool:
         """Whether another invocation may run here (alive, and INIT succeeded)."""
-        return not self.dead and not self.init_failed
+        return not self.dead and not self.init_failed and not self.closed
 
     # -- child process -------------------------------------------------------------
 
     def _child_env(self, calls_fd: int | None) -> dict[str, str]:
         config = self.config
         port = self._server.server_address[1]
+        major, minor = interpreter_version(config.python)
         env = dict(config.base_environ)
         env.update(
             {
                 "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}",
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{major}.{minor}",
                 "AWS_LAMBDA_FUNCTION_NAME": config.function_name,
                 "AWS_LAMBDA_FUNCTION_VERSION": config.function_version,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
                 "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.function_name}",
-                "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex,
+                "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime())
+                + uuid.uuid4().hex,
                 "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
                 "AWS_REGION": config.region,
                 "AWS_DEFAULT_REGION": config.region,
                 "LAMBDA_TASK_ROOT": config.task_root,
-                "LAMBDA_RUNTIME_DIR": os.path.dirname(sys.executable),
+                "LAMBDA_RUNTIME_DIR": interpreter_dir(config.python),
                 "TZ": ":UTC",
                 "LANG": "en_US.UTF-8",
                 "PYTHONUNBUFFERED": "1",
             }
         )
         env.pop("AWS_LAMBDA_MAX_CONCURRENCY", None)  # would switch on multi-concurrency
+        env.update(config.env)
+        # The task root, layers and the counting shim come first; a PYTHONPATH the
+        # user set adds to them rather than replacing them.
         path = [config.task_root, *config.python_path]
         if calls_fd is not None:
             path.insert(0, _SHIM_DIR)
             env["_LAMBDA_KIT_CALLS_FD"] = str(calls_fd)
-        if env.get("PYTHONPATH"):
-            path.append(env["PYTHONPATH"])
+        if config.env.get("PYTHONPATH"):
+            path.append(config.env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(path)
-        env.update(config.env)
         return env
 
     def spawn(self) -> None:
@@ -372,22 +419,27 @@ class Environment:
             self._queue.append(None)  # release a /next handler, if one waits
             self._cond.notify_all()
 
-    def kill(self) -> None:
-        """Stop the child at once (SIGKILL), as Lambda does on a timeout."""
+    def kill_group(self) -> None:
+        """SIGKILL the child's whole process group (what it started too), at once.
+
+        Always sent, even when the runtime has exited by itself: processes it
+        started may still be running. Safe from any thread and at interpreter exit.
+        """
         process = self.process
-        # Only the watcher thread reaps the child (wait4), so no poll() here.
-        if process is not None and self.exit_status is None:
+        if process is not None:
             try:
                 os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):  # pragma: no cover - raced exit
+            except ProcessLookupError:  # the group is gone already
                 pass
-        with self._cond:
-            self.dead = True
-            self._cond.notify_all()
 
     def close(self) -> None:
-        """Kill the child, stop the server and release the pipes."""
-        self.kill()
+        """Kill the child and its group, stop the server and release the pipes (once)."""
+        with self._cond:
+            if self.closed:
+                return
+            self.closed = True
+            self._cond.notify_all()  # an invocation waiting here ends now
+        self.kill_group()
         with self._cond:
             if self.process is not None:
                 self._cond.wait_for(lambda: self.exit_status is not None, timeout=5.0)
@@ -460,30 +512,55 @@ class Environment:
         cold = self.process is None
         pending = _Pending(request_id, payload, content_type)
         with self._cond:
-            if self.dead:
+            if self.dead or self.closed:
                 raise HandlerNotReadyError("This execution environment has stopped.")
             self._pending = pending
         if cold:
             self.spawn()
+
+        def over() -> bool:
+            return pending.finished_at is not None or self.dead or self.closed
+
         with self._cond:
             self._queue.append(pending)
             self._cond.notify_all()
             started = self._cond.wait_for(
-                lambda: pending.handed_out_at is not None or pending.finished_at is not None or self.dead,
+                lambda: pending.handed_out_at is not None or over(),
                 timeout=config.init_timeout_s if cold else config.timeout_s,
             )
-            if started and pending.handed_out_at is not None and pending.finished_at is None:
+            if started and pending.handed_out_at is not None and not over():
                 remaining = pending.handed_out_at + config.timeout_s - time.perf_counter()
-                self._cond.wait_for(
-                    lambda: pending.finished_at is not None or self.dead, timeout=max(0.0, remaining)
-                )
+                self._cond.wait_for(over, timeout=max(0.0, remaining))
             self._pending = None
-            timed_out = pending.finished_at is None and not self.dead
+            finished = pending.finished_at is not None
+            interrupted = not finished and self.closed
+            timed_out = not finished and not self.dead and not self.closed
             if timed_out:
                 self._read_peak()
-        if timed_out:
-            self.kill()
+        if interrupted:
+            raise EmulatorError(
+                "The emulator was closed during the invocation, which was stopped; "
+                "close it only once its invocations have returned.",
+                request_id=request_id,
+            )
+        if not finished:
+            if timed_out:
+                self.kill_group()
+            self._collect(pending)
         return self._outcome(pending, cold=cold, timed_out=timed_out)
+
+    def _collect(self, pending: _Pending) -> None:
+        """Take an unfinished invocation's output and calls, once its runtime is gone.
+
+        What the runtime wrote before it exited or was killed is in the pipes by the
+        time it is reaped. If the event was never handed out, it all belongs to INIT.
+        """
+        with self._cond:
+            self._cond.wait_for(lambda: self.exit_status is not None, timeout=2.0)
+            if pending.handed_out_at is None:
+                self._end_init()
+            pending.output = self._output.take() if self._output else b""
+            pending.calls = self._calls.take() if self._calls else b""
 
     def _outcome(self, pending: _Pending, *, cold: bool, timed_out: bool) -> Invocation:
         config = self.config
@@ -492,7 +569,7 @@ class Environment:
         status: str | None = None
         if timed_out:
             status = "timeout"
-            if pending.handed_out_at is None:
+            if pending.handed_out_at is None and cold:
                 init_ms = config.init_timeout_s * 1000.0
                 duration = 0.0
                 message = f"INIT phase timed out after {config.init_timeout_s:.2f} seconds"
@@ -509,16 +586,12 @@ class Environment:
             duration = (end - pending.handed_out_at) * 1000.0 if pending.handed_out_at else 0.0
             if cold and init_ms is None:
                 init_ms = (end - self.spawned_at) * 1000.0
-                with self._cond:
-                    self._end_init()
             code = self.exit_status
             reason = f"signal: {-code}" if code is not None and code < 0 else f"exit status {code}"
             error = {
                 "errorType": "Runtime.ExitError",
                 "errorMessage": f"RequestId: {pending.request_id} Error: Runtime exited with error: {reason}",
             }
-            pending.output = self._output.take() if self._output else b""
-            pending.calls = self._calls.take() if self._calls else b""
         else:
             if pending.handed_out_at is None:  # init error: no event was handed out
                 duration = 0.0

@@ -280,16 +280,38 @@ def run_bench(
     )
 
 
-def heaviest_imports(timings: Sequence[ImportTiming], handler: str, limit: int = 10) -> list[ImportTiming]:
-    """The ``limit`` imports with the largest cumulative time, the handler module excluded.
+# Imported by the interpreter and the runtime client, never by the handler's code:
+# prefixes cover the packages' submodules too.
+_NOT_THE_HANDLERS = ("awslambdaric", "site", "runpy", "encodings", "simplejson", "sitecustomize")
 
-    The handler's own module contains everything it imports, and the emulator's
-    bootstrap (``sitecustomize``) is not the user's, so both are left out.
+
+def heaviest_imports(timings: Sequence[ImportTiming], handler: str, limit: int = 10) -> list[ImportTiming]:
+    """The ``limit`` imports of the handler's code with the largest cumulative time.
+
+    ``-X importtime`` lists a module after everything it imported, one level deeper.
+    Left out, with everything they imported: the interpreter's start-up (what
+    finished before ``site``), the runtime client (``awslambdaric``, ``runpy``,
+    ``simplejson``, ``encodings``), the emulator's bootstrap (``sitecustomize``) and
+    the handler module itself, which contains everything it imports.
     """
     own = handler.rpartition(".")[0]
-    skip = {own, "sitecustomize"}
-    candidates = [t for t in timings if t.module not in skip]
-    return sorted(candidates, key=lambda t: t.cumulative_us, reverse=True)[:limit]
+    sites = [i for i, t in enumerate(timings) if t.module == "site" and t.depth == 0]
+    after_startup = timings[sites[-1] + 1 :] if sites else timings
+    kept: list[ImportTiming] = []
+    parents: list[tuple[int, bool]] = []  # (depth, excluded) of the enclosing imports
+    for timing in reversed(after_startup):  # this way a parent comes before its children
+        while parents and parents[-1][0] >= timing.depth:
+            parents.pop()
+        name = timing.module
+        excluded = (
+            (bool(parents) and parents[-1][1])
+            or name == own
+            or any(name == skip or name.startswith(skip + ".") for skip in _NOT_THE_HANDLERS)
+        )
+        parents.append((timing.depth, excluded))
+        if not excluded:
+            kept.append(timing)
+    return sorted(kept, key=lambda t: t.cumulative_us, reverse=True)[:limit]
 
 
 def _ms(value: float) -> str:

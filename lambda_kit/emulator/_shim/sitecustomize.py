@@ -9,7 +9,8 @@ here: the handler is attached when the user's code imports ``botocore.session``.
 
 Standard library only, and as little of it as possible: this runs inside the INIT
 being measured. A ``sitecustomize`` the interpreter would otherwise have loaded is
-loaded afterwards, so the environment behaves as it would without the emulator.
+loaded afterwards, so the environment behaves as it would without the emulator,
+and this directory is then taken off ``sys.path`` and ``PYTHONPATH`` again.
 """
 
 from __future__ import annotations
@@ -97,8 +98,18 @@ def _load_next_sitecustomize() -> None:
     spec.loader.exec_module(module)
 
 
+def remove_own_directory() -> None:
+    """Take this directory off ``sys.path`` and ``PYTHONPATH``: the function never sees it."""
+    sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+    python_path = os.environ.get("PYTHONPATH")
+    if python_path is not None:
+        kept = [entry for entry in python_path.split(os.pathsep) if os.path.abspath(entry or ".") != _HERE]
+        os.environ["PYTHONPATH"] = os.pathsep.join(kept)
+
+
 if __name__ == "sitecustomize":  # imported by site at start-up, not by a test
     _fd = os.environ.pop("_LAMBDA_KIT_CALLS_FD", "")
     if _fd.isdigit():
         install(int(_fd))
     _load_next_sitecustomize()
+    remove_own_directory()
