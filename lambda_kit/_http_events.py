@@ -205,11 +205,37 @@ def _weight(params: list[str]) -> float | None:
     return 1.0
 
 
+def _split_unquoted(text: str, separator: str) -> list[str]:
+    """``text.split(separator)``, except inside ``"quoted strings"`` (with ``\\`` escapes)."""
+    if '"' not in text:
+        return text.split(separator)
+    parts: list[str] = []
+    start = 0
+    quoted = False
+    escaped = False
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif quoted:
+            if char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char == separator:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return parts
+
+
 def parse_accept(header: str) -> list[tuple[str, str, float]]:
     """The media ranges of an Accept header as ``(type, subtype, q)``, in header order.
 
     Lenient, as servers must be with what clients send: names are lower-cased,
-    parameters other than ``q`` are ignored, a lone ``*`` reads as ``*/*``, and
+    parameters other than ``q`` are ignored (commas and semicolons inside their
+    quoted values included), a lone ``*`` reads as ``*/*``, and
     malformed elements (no ``/``, ``*/json``, a q outside 0..1) are skipped.
 
     Example:
@@ -217,8 +243,8 @@ def parse_accept(header: str) -> list[tuple[str, str, float]]:
         [('application', 'x-protobuf', 1.0), ('application', 'json', 0.5)]
     """
     ranges: list[tuple[str, str, float]] = []
-    for element in header.split(","):
-        media, *params = element.split(";")
+    for element in _split_unquoted(header, ","):
+        media, *params = _split_unquoted(element, ";")
         media = media.strip().lower()
         if media == "*":
             kind, subtype = "*", "*"
@@ -292,8 +318,8 @@ def parse_weighted_tokens(header: str) -> list[tuple[str, float]]:
         [('gzip', 0.8), ('br', 1.0)]
     """
     tokens: list[tuple[str, float]] = []
-    for element in header.split(","):
-        token, *params = element.split(";")
+    for element in _split_unquoted(header, ","):
+        token, *params = _split_unquoted(element, ";")
         token = token.strip().lower()
         if not token:
             continue

@@ -3,23 +3,35 @@
 Kept apart from ``lambda_kit.http`` so that importing the public module costs
 nothing: this module is imported when a session makes its first pool.
 
-Two additions to urllib3's connection pools:
+Additions to urllib3's connection pools:
 
 * each pool records, per thread, whether the connection it handed out had been
-  used before (a socket was already open). A request that fails on such a
-  connection before any response byte arrived was most likely sent into a socket
-  the server had closed while the environment was frozen, and can be replayed;
+  used before (a socket was already open), and whether the first write of the
+  request failed (so the server provably received none of it). Only such a
+  request may be replayed whatever its method: one whose bytes left may have been
+  received and acted upon by the server;
+* every socket read of a response gets only the time left before the attempt's
+  absolute deadline (see :func:`mark_attempt`), so a server trickling headers or
+  chunk-size lines byte by byte cannot stretch a request past its budget;
+* :meth:`close` wakes the threads waiting for a free connection of the closed pool
+  (they get ``ClosedPoolError`` and move to a new pool) instead of leaving them
+  blocked for their whole budget;
+* urllib3's DEBUG request log line loses its query string (it may carry secrets);
 * :func:`warm` opens connections into a pool without sending a request.
 """
 
 from __future__ import annotations
 
+import http.client
+import io
+import logging
 import queue
 import socket
 import ssl
 import threading
+import time
 
-from urllib3.connection import HTTPConnection
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ClosedPoolError,
@@ -49,28 +61,69 @@ __all__ = [
     "NewConnectionError",
     "ProtocolError",
     "ReadTimeoutError",
+    "RedactQueries",
     "SSLError",
     "Timeout",
     "alive",
+    "install_log_filter",
     "make_pool",
     "mark_attempt",
     "reused",
+    "sent",
     "socket_options",
     "tls_context",
+    "unsent",
     "warm",
 ]
 
 _state = threading.local()
+_ONE_WRITE = 16384  # at most one TLS record, and far below any socket send buffer
 
 
-def mark_attempt() -> None:
-    """Forget the previous attempt's connection state in this thread."""
+class _Closed:
+    """Put into a closed pool's queue to wake the threads waiting on it; closes like a connection."""
+
+    is_closed = True
+
+    def close(self) -> None:
+        """Nothing to close (urllib3's finalizer closes whatever is left in the queue)."""
+
+
+_CLOSED: Any = _Closed()
+_monotonic = time.monotonic
+
+
+def mark_attempt(end: float | None = None) -> None:
+    """Start an attempt in this thread: forget the last one's state, and set its absolute deadline.
+
+    Args:
+        end: The ``time.monotonic()`` value by which the response must have arrived;
+            every socket read of the response waits at most until then.
+    """
     _state.reused = False
+    _state.sent = False
+    _state.unsent = False
+    _state.end = end
 
 
 def reused() -> bool:
     """Whether the last attempt in this thread ran on a connection opened earlier."""
     return bool(getattr(_state, "reused", False))
+
+
+def unsent() -> bool:
+    """Whether the last attempt's first write failed, so the server received none of the request.
+
+    The first write of a request is its header block (at most 16 KiB here), sent into
+    an idle connection whose send buffer is empty: the kernel takes all of it or
+    fails, so a failure (a reset or closed connection) means nothing was delivered.
+    """
+    return bool(getattr(_state, "unsent", False))
+
+
+def sent() -> bool:
+    """Whether the last attempt in this thread wrote any of its request to the socket."""
+    return bool(getattr(_state, "sent", False)) and not unsent()
 
 
 def alive(conn: BaseHTTPConnection) -> bool:
@@ -101,10 +154,116 @@ def alive(conn: BaseHTTPConnection) -> bool:
     return False
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A response's socket reader whose every read waits at most until the attempt's deadline."""
+
+    def __init__(self, sock: socket.socket, end: float, read: float | None) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)  # socket.SocketIO: keeps the socket's io refcount
+        self._end = end
+        self._read = read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._end - _monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")  # urllib3 reports it as a read timeout
+        read = self._read
+        self._sock.settimeout(left if read is None or left < read else read)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What ``http.client.HTTPResponse`` needs of a socket: ``makefile``, here deadline-bound."""
+
+    __slots__ = ("_end", "_sock")
+
+    def __init__(self, sock: socket.socket, end: float) -> None:
+        self._sock = sock
+        self._end = end
+
+    def makefile(self, mode: str = "rb") -> io.BufferedReader:
+        sock = self._sock
+        return io.BufferedReader(_DeadlineReader(sock, self._end, sock.gettimeout()))
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """``http.client.HTTPResponse`` reading through :class:`_DeadlineReader` during an attempt."""
+
+    def __init__(
+        self, sock: Any, debuglevel: int = 0, method: str | None = None, url: str | None = None
+    ) -> None:
+        end = getattr(_state, "end", None)
+        if end is not None:
+            _state.end = None  # one attempt, one response
+            sock = _DeadlineSocket(sock, end)
+        super().__init__(sock, debuglevel, method, url)
+
+
+class _ConnectionMixin:
+    """Connection behaviour shared by both schemes: deadline-bound reads, first-write tracking."""
+
+    def send(self, data: Any) -> None:
+        if getattr(_state, "sent", True):  # not the first write of an attempt (or no attempt)
+            super().send(data)  # type: ignore[misc]  # mixin over an HTTPConnection
+            return
+        _state.sent = True
+        try:
+            super().send(data)  # type: ignore[misc]
+        except OSError as error:
+            # The first write into an idle connection either goes in whole or fails whole.
+            if not isinstance(error, TimeoutError) and isinstance(data, bytes) and len(data) <= _ONE_WRITE:
+                _state.unsent = True
+            raise
+
+
+class KeepAliveHTTPConnection(_ConnectionMixin, HTTPConnection):
+    """A plain-HTTP connection (see :class:`_ConnectionMixin`)."""
+
+    response_class = _DeadlineResponse
+
+
+class KeepAliveHTTPSConnection(_ConnectionMixin, HTTPSConnection):
+    """A TLS connection (see :class:`_ConnectionMixin`)."""
+
+    response_class = _DeadlineResponse
+
+
+def _wake(pool: queue.LifoQueue[Any]) -> None:
+    """Leave the closed marker in a closed pool's queue: every waiter takes it, puts it back, and leaves."""
+    while True:  # a second round only when a connection came back in between
+        try:
+            while True:
+                item = pool.get_nowait()
+                if item is not None:
+                    item.close()  # put back by a request that finished during close()
+        except queue.Empty:
+            pass
+        try:
+            pool.put_nowait(_CLOSED)
+        except queue.Full:  # pragma: no cover - a connection came back in between; empty again
+            continue
+        return
+
+
 class _PoolMixin:
     """Pool behaviour shared by both schemes (see the module docstring)."""
 
     pool: queue.LifoQueue[Any] | None
+
+    def close(self) -> None:
+        old = self.pool
+        super().close()  # type: ignore[misc]  # mixin over a pool
+        if old is not None:
+            _wake(old)
 
     def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
         # urllib3's own _get_conn, with a liveness check that TLS 1.3 does not fool.
@@ -116,6 +275,11 @@ class _PoolMixin:
             conn = pool.get(block=True, timeout=timeout)  # lambda-kit's pools always block
         except queue.Empty:
             raise EmptyPoolError(self, "Pool is empty and no more connections are allowed.") from None  # type: ignore[arg-type]
+        if conn is _CLOSED or self.pool is not pool:  # closed while this thread waited
+            if conn is not None:
+                conn.close()
+            _wake(pool)
+            raise ClosedPoolError(self, "Pool is closed.")  # type: ignore[arg-type]
         if conn is not None and not alive(conn):
             conn.close()
         # An open socket here was used before (or warmed) and looks alive.
@@ -128,9 +292,41 @@ class _PoolMixin:
 class KeepAliveHTTPPool(_PoolMixin, HTTPConnectionPool):
     """A plain-HTTP pool that records connection reuse."""
 
+    ConnectionCls = KeepAliveHTTPConnection
+
 
 class KeepAliveHTTPSPool(_PoolMixin, HTTPSConnectionPool):
     """A TLS pool that records connection reuse."""
+
+    ConnectionCls = KeepAliveHTTPSConnection
+
+
+class RedactQueries(logging.Filter):
+    """Cuts the query string (and fragment) off the URLs in urllib3's log records: they may hold secrets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(
+            isinstance(arg, str) and ("?" in arg or "#" in arg) for arg in args
+        ):
+            record.args = tuple(
+                arg.partition("?")[0].partition("#")[0] if isinstance(arg, str) else arg for arg in args
+            )
+        return True
+
+
+_log_filter_installed = False
+
+
+def install_log_filter() -> None:
+    """Add :class:`RedactQueries` to the ``urllib3.connectionpool`` logger, once per process."""
+    global _log_filter_installed
+    if _log_filter_installed:
+        return
+    _log_filter_installed = True
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(kept, RedactQueries) for kept in logger.filters):
+        logger.addFilter(RedactQueries())
 
 
 def socket_options(idle: int = 30, interval: int = 10, count: int = 3) -> list[tuple[int, int, int]]:
@@ -175,6 +371,8 @@ def make_pool(
     ssl_context: ssl.SSLContext | None,
 ) -> HTTPConnectionPool:
     """A blocking pool of at most ``maxsize`` keep-alive connections to one origin."""
+    if not _log_filter_installed:
+        install_log_filter()
     kwargs: dict[str, Any] = {
         "maxsize": maxsize,
         "block": True,  # bounded: threads wait for a free connection instead of opening more

@@ -132,15 +132,28 @@ class ClientCache:
                 ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>``).
             preconnect: Open a connection to the service's endpoint now (see :func:`warm`).
             **config: ``botocore.config.Config`` keywords, over lambda-kit's defaults.
-                They are part of the cache key.
+                They are part of the cache key. A ``retries`` dict is merged with the
+                default one (``retries={"max_attempts": 5}`` keeps ``mode="standard"``);
+                ``region_name`` is read as ``region``.
 
         Returns:
             A boto3 client (``botocore.client.BaseClient``).
 
         Raises:
-            ConfigurationError: An unknown service, an invalid Config keyword, or a
-                Config value that cannot be part of a cache key.
+            ConfigurationError: An unknown service, an invalid Config keyword, a
+                Config value that cannot be part of a cache key, or ``region_name``
+                disagreeing with ``region``.
         """
+        if "region_name" in config:  # botocore's spelling: the client's own argument wins over it
+            named = config.pop("region_name")
+            if region is not None and named != region:
+                raise ConfigurationError(
+                    f"Conflicting regions for {service!r}: region={region!r} and region_name={named!r}; "
+                    "pass only region=.",
+                    setting="region_name",
+                    value=named,
+                )
+            region = named
         if region is None:
             region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         try:
@@ -185,8 +198,15 @@ class ClientCache:
                 self._defaults = default_config()
             if self._session is None:
                 self._session = boto3.session.Session()
+            merged = {**self._defaults, **config}
+            retries = config.get("retries")
+            if isinstance(retries, dict):  # one level deep: retries={"max_attempts": 5} keeps mode
+                defaults = dict(self._defaults["retries"])
+                if "total_max_attempts" in retries:
+                    defaults.pop("max_attempts", None)  # the two spell the same limit
+                merged["retries"] = {**defaults, **retries}
             try:
-                settings = Config(**{**self._defaults, **config})
+                settings = Config(**merged)
             except TypeError as error:
                 raise ConfigurationError(
                     f"Invalid Config for {service!r}: {error}; expected keywords of botocore.config.Config.",

@@ -122,6 +122,8 @@ def redact_url(url: str) -> str:
 
     Credentials are whatever precedes the last ``@`` of the authority (the part after
     ``scheme://`` up to the first ``/``); the query is everything from the first ``?``.
+    When that authority is not a plain ``host[:port]`` (a password holding ``/``, as in
+    ``https://user:pa/ss@host/``), everything up to the last ``@`` of the URL goes.
 
     Example:
         >>> redact_url("https://user:pw@api.example.com:8443/v1/items?api_key=s3cret#top")
@@ -134,11 +136,23 @@ def redact_url(url: str) -> str:
     authority = rest if slash == -1 else rest[:slash]
     if "@" in authority:  # userinfo may hold '?' or '#': strip it before cutting the query
         rest = rest[rest.rfind("@", 0, len(authority)) + 1 :]
+    elif "@" in rest and not _plain_authority(authority):  # userinfo holding '/': be conservative
+        rest = rest[rest.rfind("@") + 1 :]
     for mark in ("?", "#"):
         cut = rest.find(mark)
         if cut != -1:
             rest = rest[:cut]
     return f"{scheme}://{rest}" if sep else rest
+
+
+def _plain_authority(authority: str) -> bool:
+    """Whether ``authority`` reads as ``host``, ``host:port`` or ``[v6]:port`` (no stray colon)."""
+    if authority.startswith("["):
+        close = authority.find("]")
+        tail = authority[close + 1 :]
+        return close != -1 and (not tail or (tail[0] == ":" and tail[1:].isdigit()))
+    _, colon, port = authority.partition(":")
+    return not colon or (port.isdigit() and port.isascii())
 
 
 @functools.lru_cache(maxsize=512)
@@ -179,6 +193,12 @@ def _split(url: str) -> tuple[str, str, int, str]:
     if port_text:
         port = int(port_text) if port_text.isdigit() and port_text.isascii() else 0
     if not host or not 0 < port < 65536:
+        if "@" in rest:
+            raise InvalidURLError(
+                f"Cannot request {redact_url(url)!r}: credentials in the URL are not supported; "
+                "send them in an Authorization header instead.",
+                url=redact_url(url),
+            )
         raise InvalidURLError(
             f"Cannot request {redact_url(url)!r}: expected a host and an optional port between 1 and 65535.",
             url=redact_url(url),
@@ -190,7 +210,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     """Seconds to wait according to a ``Retry-After`` header, or ``None`` if absent or invalid.
 
     Accepts delay-seconds (``"120"``) and an HTTP date (``"Wed, 21 Oct 2015 07:28:00 GMT"``);
-    a date in the past gives ``0.0``.
+    a date in the past gives ``0.0``; a delay of more than 15 digits gives ``inf`` (it
+    never fits a budget, so a session returns that answer at once).
 
     Example:
         >>> parse_retry_after("2")
@@ -202,7 +223,9 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     text = value.strip()
     if text.isdigit() and text.isascii():
-        return float(int(text))
+        # Past 15 digits (30 million years) a wait is useless, and would overflow float() or int().
+        digits = text.lstrip("0")
+        return float(int(digits or "0")) if len(digits) <= 15 else _FOREVER
     if not text or text[0].isdigit():
         return None
     from email.utils import parsedate_to_datetime
@@ -677,6 +700,7 @@ class Session:
         if params:
             from urllib.parse import urlencode
 
+            url = url.partition("#")[0]  # a fragment is never sent; the query goes before it
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
         scheme, host, port, target = _split(url)
         if budget <= 0:
@@ -731,7 +755,7 @@ class Session:
             if pool is None:
                 pool = self._pool(key)
             read = left if self.read_timeout is None or self.read_timeout > left else self.read_timeout
-            hp.mark_attempt()
+            hp.mark_attempt(end)
             raw: BaseHTTPResponse | None = None
             try:
                 raw = pool.urlopen(
@@ -777,10 +801,11 @@ class Session:
                         continue
                     raise self._timeout_error(method, url, budget, attempts, "read_timeout") from error
                 stale = raw is None and hp.reused() and isinstance(error, hp.ProtocolError | hp.SSLError)
-                if stale and not replayed:
+                if stale and not replayed and (retry_ok or (hp.unsent() and _nothing_received(error))):
                     # The server (or a NAT) dropped this kept-alive connection while the
-                    # environment was frozen; the request died unanswered. Replay it once
-                    # on a fresh connection, for every method.
+                    # environment was frozen. Replay once on a fresh connection: an
+                    # idempotent request always; any other only when its first write
+                    # failed and no answer byte came, so the server provably has none of it.
                     replayed = True
                     continue
                 # A TLS failure on a new connection (certificate, protocol) does not heal by retrying.
@@ -788,7 +813,9 @@ class Session:
                 if retry_ok and transient and retried < self.retries and self._backoff(retried, None, end):
                     retried += 1
                     continue
-                raise self._connection_error(method, url, attempts, error) from error
+                raise self._connection_error(
+                    method, url, attempts, error, maybe_received=not retry_ok and hp.sent()
+                ) from error
             status = raw.status
             if status in RETRY_STATUSES and retry_ok and retried < self.retries:
                 wait = parse_retry_after(raw.headers.get("Retry-After"))
@@ -799,10 +826,12 @@ class Session:
 
     def _backoff(self, retried: int, at_least: float | None, end: float) -> bool:
         """Sleep before retry number ``retried + 1``; ``False`` if the wait would not fit the budget."""
-        import random
+        import os
 
         cap = min(self.backoff_max, self.backoff * (2**retried))
-        wait = random.uniform(0.0, cap)  # noqa: S311 - jitter, not cryptography
+        # os.urandom, not the random module: every copy restored from one SnapStart snapshot
+        # holds the same random state, and would wait in lockstep.
+        wait = cap * (int.from_bytes(os.urandom(7), "big") / 72057594037927936.0)  # 2**56
         if at_least is not None and wait < at_least:
             wait = at_least
         if time.monotonic() + wait >= end:
@@ -846,18 +875,35 @@ class Session:
         )
 
     def _connection_error(
-        self, method: str, url: str, attempts: int, error: Exception
+        self, method: str, url: str, attempts: int, error: Exception, *, maybe_received: bool = False
     ) -> HTTPConnectionError:
         safe = redact_url(url)
         name = _reason(error)
+        if maybe_received:
+            advice = (
+                "The connection was lost after the request was sent: the server may have received "
+                "and processed it, so it was not sent again. Pass idempotent=True if repeating it is safe."
+            )
+        else:
+            advice = "Check that the host is reachable and serves HTTP(S) on that port."
         return HTTPConnectionError(
-            f"{method} {safe} failed after {attempts} attempt(s): {name} ({type(error).__name__}). "
-            "Check that the host is reachable and serves HTTP(S) on that port.",
+            f"{method} {safe} failed after {attempts} attempt(s): {name} ({type(error).__name__}). {advice}",
             method=method,
             url=safe,
             attempts=attempts,
             reason=name,
+            maybe_received=maybe_received,
         )
+
+
+_UNANSWERED = frozenset(
+    {"RemoteDisconnected", "ConnectionResetError", "BrokenPipeError", "ConnectionAbortedError", "SSLEOFError"}
+)
+
+
+def _nothing_received(error: BaseException) -> bool:
+    """Whether a lost connection ended with no response byte read (not a garbled or partial answer)."""
+    return _reason(error) in _UNANSWERED
 
 
 def _reason(error: BaseException) -> str:
@@ -872,22 +918,14 @@ def _reason(error: BaseException) -> str:
 
 
 def _read_body(raw: BaseHTTPResponse, end: float) -> bytes:
-    """Read the whole body, giving every socket wait only the time left, and release the connection."""
-    conn = getattr(raw, "connection", None)
-    sock = getattr(conn, "sock", None)
+    """Read the whole body and release the connection (every socket read is bounded by ``end``)."""
     chunks: list[bytes] = []
     monotonic = time.monotonic
     while True:
-        left = end - monotonic()
-        if left <= 0:
+        if end - monotonic() <= 0:
             raw.close()
             raw.release_conn()
             raise _Expired
-        if sock is not None:
-            try:
-                sock.settimeout(left)
-            except OSError:  # closed meanwhile: the read below reports what happened
-                sock = None
         chunk = raw.read1(_CHUNK)
         if not chunk:
             break

@@ -404,9 +404,17 @@ class ProtobufCodec:
             }
         else:
             response = {"statusCode": status, "headers": own, "body": body, "isBase64Encoded": is_base64}
-        limit = ALB_RESPONSE_LIMIT if integration == "alb" else LAMBDA_RESPONSE_LIMIT
-        if len(body) > limit - _ENVELOPE_ALLOWANCE:
-            _check_size(response, limit, integration, media_type)
+        # A cheap upper bound on the response as Lambda serializes it; the exact (costly) count
+        # runs only when the bound comes near the limit. Escaping adds a byte per '"' and '\\'
+        # of a JSON body (base64 has neither); the caller's headers count in full.
+        room = (ALB_RESPONSE_LIMIT if integration == "alb" else LAMBDA_RESPONSE_LIMIT) - _ENVELOPE_ALLOWANCE
+        size = len(body)
+        if headers:
+            size += _headers_size(headers)
+        if size > room or (
+            not is_base64 and size + len(body) > room and size + body.count('"') + body.count("\\") > room
+        ):
+            _check_size(response, room + _ENVELOPE_ALLOWANCE, integration, media_type)
         return response
 
     def _to_json(self, message: Message) -> str:
@@ -516,6 +524,15 @@ def _full_name(message_type: type[Message]) -> str:
     descriptor = getattr(message_type, "DESCRIPTOR", None)
     full_name = getattr(descriptor, "full_name", None)
     return full_name if isinstance(full_name, str) else getattr(message_type, "__name__", "message")
+
+
+def _headers_size(headers: Mapping[str, str]) -> int:
+    """At least the bytes the caller's headers take in the serialized response (non-ASCII escaped x6)."""
+    size = 0
+    for name, value in headers.items():
+        text = f"{name}{value}"
+        size += (len(text) if text.isascii() else 6 * len(text)) + 8  # quotes, colon, comma, [ ]
+    return size
 
 
 def _check_size(response: dict[str, Any], limit: int, integration: str, media_type: str) -> None:

@@ -221,3 +221,29 @@ def front_wait(front: TLSServer, connections: int) -> None:
     deadline = time.monotonic() + 2
     while front.connections < connections and time.monotonic() < deadline:
         time.sleep(0.005)
+
+
+def test_a_partial_retries_dict_keeps_the_default_mode(
+    cache: aws.ClientCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_RETRY_MODE", "legacy")  # what the dict would fall back to if replaced whole
+
+    assert cache.client("sqs", retries={"max_attempts": 5}).meta.config.retries == {
+        "mode": "standard",
+        "total_max_attempts": 6,
+    }
+    assert cache.client("sqs", retries={"total_max_attempts": 2}).meta.config.retries == {
+        "mode": "standard",
+        "total_max_attempts": 2,
+    }
+
+
+def test_region_name_in_config_is_the_region(cache: aws.ClientCache) -> None:
+    made = cache.client("sqs", region_name="eu-west-1")
+
+    assert made.meta.region_name == "eu-west-1"
+    assert made is cache.client("sqs", region="eu-west-1")
+    assert made is cache.client("sqs", region="eu-west-1", region_name="eu-west-1")
+    with pytest.raises(ConfigurationError, match="pass only region=") as caught:
+        cache.client("sqs", region="us-east-1", region_name="eu-west-1")
+    assert caught.value.context["setting"] == "region_name"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import socket
+import ssl
+import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,12 +163,12 @@ def test_server_closing_idle_connections_between_invocations_is_invisible(
     assert [request[0] for request in server.requests] == [method, method]
 
 
-@pytest.mark.parametrize("method", ["GET", "POST", "PATCH"])
-def test_request_sent_into_a_dead_kept_alive_connection_is_replayed_once(
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_idempotent_request_lost_on_a_kept_alive_connection_is_replayed_once(
     session: Session, server: TLSServer, method: str
 ) -> None:
     session.get("/ok")
-    server.drop_next_reused()  # the connection dies as the next request arrives on it
+    server.drop_next_reused()  # the server reads the request, then closes without answering
 
     response = session.request(method, "/ok", body=b"payload")
 
@@ -173,10 +178,150 @@ def test_request_sent_into_a_dead_kept_alive_connection_is_replayed_once(
     assert server.connections == 2
 
 
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_non_idempotent_request_the_server_received_is_never_sent_twice(
+    session: Session, server: TLSServer, method: str
+) -> None:
+    # (This test used to assert the duplicate: a replayed POST/PATCH the server had already read.)
+    session.get("/ok")
+    server.drop_next_reused()  # the server reads the request, then closes without answering
+
+    with pytest.raises(HTTPConnectionError, match="may have received") as caught:
+        session.request(method, "/charge", body=b"amount=100")
+
+    assert len(server.requests_to("/charge")) == 1
+    assert caught.value.context["attempts"] == 1
+    assert caught.value.context["maybe_received"] is True
+    assert caught.value.context["reason"] == "RemoteDisconnected"
+    assert session.request(method, "/ok", body=b"x", idempotent=True).status == 200  # the pool recovers
+
+
+def test_an_opted_in_post_is_replayed_after_a_lost_answer(session: Session, server: TLSServer) -> None:
+    session.get("/ok")
+    server.drop_next_reused()
+
+    response = session.post("/charge", body=b"x", idempotent=True)
+
+    assert response.status == 200
+    assert len(server.requests_to("/charge")) == 2
+
+
+def read_request(conn: socket.socket) -> bytes:
+    """One HTTP/1.1 request (headers and Content-Length body) from a raw server socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        body += conn.recv(65536)
+    return head.split(b"\r\n")[0]
+
+
+class RawServer:
+    """A loopback HTTP server run by one function on a raw listening socket (for exact misbehaviour)."""
+
+    def __init__(self, serve: Callable[[socket.socket], None], context: ssl.SSLContext | None = None) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.context = context
+        scheme = "https" if context else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=serve, args=(self.listener,), daemon=True)
+
+    def accept(self) -> socket.socket:
+        conn, _ = self.listener.accept()
+        if self.context is not None:
+            return self.context.wrap_socket(conn, server_side=True)
+        return conn
+
+    def __enter__(self) -> RawServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.listener.close()
+        self.thread.join(5)
+
+
+OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_a_post_whose_first_write_hits_a_reset_connection_is_replayed(
+    certificate: tuple[str, str], monkeypatch: pytest.MonkeyPatch, tls: bool
+) -> None:
+    from urllib3.util.wait import wait_for_read
+
+    from lambda_kit import _http_pool
+
+    received: list[bytes] = []
+    first_read = threading.Event()
+    context = None
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*certificate)
+
+    def serve(listener: socket.socket) -> None:
+        first = server.accept()
+        received.append(read_request(first))
+        first.sendall(OK_RESPONSE)
+        first_read.wait(5)
+        first.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        first.close()  # a TCP reset, as from a NAT that forgot the flow while the environment was frozen
+        second = server.accept()
+        received.append(read_request(second))
+        second.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+        second.close()
+
+    def reset_after_the_check(conn: Any) -> bool:
+        wait_for_read(conn.sock, timeout=5)  # the reset lands between the liveness check and the write
+        return True
+
+    server = RawServer(serve, context)
+    with server:
+        session = Session(server.url, ca_certs=certificate[0])
+        assert session.get("/first").body == b"ok"
+        first_read.set()
+        monkeypatch.setattr(_http_pool, "alive", reset_after_the_check)
+        response = session.post("/payments", body=b"amount=100")
+
+    assert response.status == 201
+    assert received == [b"GET /first HTTP/1.1", b"POST /payments HTTP/1.1"]  # the first POST never arrived
+
+
+def test_a_post_whose_answer_had_started_is_not_replayed() -> None:
+    received: list[bytes] = []
+
+    def serve(listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        received.append(read_request(conn))
+        conn.sendall(OK_RESPONSE)
+        received.append(read_request(conn))
+        conn.sendall(b"HTTP/1.1 20")  # the server processed the POST and began to answer
+        conn.close()
+
+    with RawServer(serve) as server:
+        session = Session(server.url)
+        session.get("/first")
+        with pytest.raises(HTTPConnectionError, match="may have received") as caught:
+            session.post("/payments", body=b"amount=100")
+
+    assert received == [b"GET /first HTTP/1.1", b"POST /payments HTTP/1.1"]
+    assert caught.value.context["attempts"] == 1
+
+
 def test_a_post_that_loses_its_fresh_connection_too_is_not_retried(
     session: Session, server: TLSServer
 ) -> None:
-    session.get("/ok")
     session.get("/ok")
     original = server._take_drop
 
@@ -184,7 +329,7 @@ def test_a_post_that_loses_its_fresh_connection_too_is_not_retried(
         server.dropped += 1
         return True
 
-    # Drop every request, even on new connections: after the single replay, a POST fails.
+    # Drop every request, even on new connections: a POST is not sent a second time.
     server._take_drop = always_drop  # type: ignore[method-assign]
     try:
         every_request_on_a_used_connection(server, enabled=True)
@@ -194,9 +339,10 @@ def test_a_post_that_loses_its_fresh_connection_too_is_not_retried(
         every_request_on_a_used_connection(server, enabled=False)
         server._take_drop = original  # type: ignore[method-assign]
 
-    assert caught.value.context["attempts"] == 2
+    # (This test used to expect 2 attempts: the POST the server had read was sent again.)
+    assert caught.value.context["attempts"] == 1
     assert caught.value.context["reason"] == "RemoteDisconnected"
-    assert len(server.requests_to("/ok")) == 4
+    assert len(server.requests_to("/ok")) == 2
 
 
 def every_request_on_a_used_connection(server: TLSServer, *, enabled: bool) -> None:
@@ -877,3 +1023,233 @@ def test_invalid_per_request_values_are_rejected(session: Session, name: str, va
 
 
 # -- import cost ------------------------------------------------------------------------
+
+
+# -- review round 4: deadlines, close(), logging, jitter, URLs ----------------------------
+
+
+@pytest.mark.parametrize("mode", ["headers", "chunked"])
+def test_trickling_headers_or_chunk_lines_cannot_outlast_the_budget(mode: str) -> None:
+    """Every byte comes well within any socket timeout; only an absolute deadline stops it."""
+    sent_before_hang_up: list[int] = []
+
+    def serve(listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        read_request(conn)
+        if mode == "headers":
+            data = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: " + b"a" * 80 + b"\r\n\r\nok"
+        else:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            data = b"10;ext=" + b"x" * 80 + b"\r\n" + b"y" * 16 + b"\r\n0\r\n\r\n"
+        sent = 0
+        try:
+            for byte in data:  # 5 s in all, one byte every 50 ms
+                conn.send(bytes([byte]))
+                sent += 1
+                time.sleep(0.05)
+        except OSError:  # the client gave up and closed the connection
+            pass
+        sent_before_hang_up.append(sent)
+        conn.close()
+
+    with RawServer(serve) as server:
+        session = Session(server.url, timeout=0.4, retries=0)
+        with pytest.raises(HTTPTimeoutError) as caught:
+            session.get("/x")
+
+    assert caught.value.context["limit"] == "timeout"
+    # The client hung up while the header (or chunk-size) line was still arriving, not after it.
+    assert sent_before_hang_up[0] < 60
+
+
+def test_a_huge_retry_after_returns_the_answer_instead_of_raising(
+    session: Session, server: TLSServer
+) -> None:
+    sleeps = Sleeps()
+    session._sleep = sleeps
+    server.script("/busy", [(503, {"Retry-After": "9" * 400})])
+
+    response = session.get("/busy")
+
+    assert response.status == 503
+    assert sleeps.waits == []
+    assert len(server.requests_to("/busy")) == 1
+
+
+def test_close_wakes_threads_waiting_for_a_pooled_connection(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, pool_maxsize=1, timeout=5)
+    session.get("/ok")
+    finished: list[str] = []
+    errors: list[BaseException] = []
+
+    def call(name: str, path: str) -> None:
+        try:
+            session.get(path)
+            finished.append(name)
+        except BaseException as error:  # surfaced by the assert below
+            errors.append(error)
+
+    holder = threading.Thread(target=call, args=("holder", "/delay/1.5"))
+    holder.start()
+    while not server.requests_to("/delay/1.5"):
+        time.sleep(0.005)
+    waiter = threading.Thread(target=call, args=("waiter", "/ok"))
+    waiter.start()
+    time.sleep(0.05)  # let the waiter block on the pool's queue
+    session.close()  # a SnapStart hook, or the application, closes the session meanwhile
+    waiter.join()
+    holder.join()
+
+    assert not errors
+    assert finished == ["waiter", "holder"]  # the waiter moved to a new pool at once
+
+
+def test_closing_a_pool_wakes_every_waiter_and_closes_late_connections(server: TLSServer) -> None:
+    from lambda_kit import _http_pool
+
+    session = Session(server.base_url, ca_certs=server.cert, pool_maxsize=2)
+    session.get("/ok")
+    (pool,) = session._pools.values()
+    queue = pool.pool
+    assert queue is not None
+    first, second = pool._get_conn(), pool._get_conn()
+    pool.close()
+    queue.put_nowait(first)  # a connection put back while close() ran
+    _http_pool._wake(queue)
+
+    assert first.is_closed
+    for _ in range(3):  # every waiter finds the marker, and leaves it for the next one
+        with pytest.raises(_http_pool.ClosedPoolError):
+            pool._get_conn(timeout=1)
+    second.close()
+
+
+def test_urllib3_debug_log_never_shows_query_strings(
+    server: TLSServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = Session(server.base_url, ca_certs=server.cert)
+    with caplog.at_level(logging.DEBUG, logger="urllib3"):
+        session.get("/ok", params={"api_key": "TOPSECRET"})
+        session.get("/ok#frag")
+
+    lines = [record.getMessage() for record in caplog.records if record.name == "urllib3.connectionpool"]
+    assert any('"GET /ok HTTP/1.1" 200' in line for line in lines)
+    assert not any("TOPSECRET" in line for line in lines)
+
+
+def test_the_log_filter_is_installed_once_and_keeps_other_records() -> None:
+    from lambda_kit import _http_pool
+
+    logger = logging.getLogger("urllib3.connectionpool")
+    _http_pool.install_log_filter()
+    _http_pool.install_log_filter()
+    assert sum(isinstance(kept, _http_pool.RedactQueries) for kept in logger.filters) == 1
+    record = logging.LogRecord(
+        "urllib3.connectionpool", logging.DEBUG, "f", 1, "%s %s %d", ("a", "/p", 3), None
+    )
+    assert _http_pool.RedactQueries().filter(record)
+    assert record.args == ("a", "/p", 3)
+    record.args = ("/p?token=x#f", 7)
+    _http_pool.RedactQueries().filter(record)
+    assert record.args == ("/p", 7)
+
+
+def test_backoff_jitter_differs_between_copies_restored_from_one_snapshot() -> None:
+    session = Session("http://127.0.0.1:9", backoff=1.0, backoff_max=1.0)
+    snapshot = random.getstate()  # what every restored copy holds in memory
+    copies: list[list[float]] = []
+    for _ in range(2):
+        random.setstate(snapshot)
+        waits = Sleeps()
+        session._sleep = waits
+        for retried in range(4):
+            assert session._backoff(retried, None, time.monotonic() + 100)
+        copies.append(waits.waits)
+
+    assert copies[0] != copies[1]
+    assert all(0.0 <= wait <= 1.0 for wait in copies[0] + copies[1])
+
+
+def test_params_go_before_a_fragment(session: Session) -> None:
+    assert session.get("/ok#top", params={"a": "1"}).json()["path"] == "/ok?a=1"
+    assert session.get("/ok?x=1#top", params={"a": "1"}).json()["path"] == "/ok?x=1&a=1"
+
+
+def test_credentials_holding_a_slash_never_reach_a_message() -> None:
+    with pytest.raises(InvalidURLError, match="credentials in the URL") as caught:
+        Session().get("https://user:pa/TOPSECRET@api.example.com/v1?token=abc")
+
+    assert "TOPSECRET" not in str(caught.value)
+    assert caught.value.context["url"] == "https://api.example.com/v1"
+
+
+def test_pool_internals_for_deadlines_writes_and_closing(
+    server: TLSServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambda_kit import _http_pool
+
+    # A read after the deadline fails at once; closing twice is harmless.
+    left, right = socket.socketpair()
+    with left, right:
+        reader = _http_pool._DeadlineReader(left, time.monotonic() - 1, None)
+        with pytest.raises(TimeoutError):
+            reader.readinto(bytearray(1))
+        reader.close()
+        reader.close()
+
+    # Outside an attempt (no deadline marked) a pool still reads responses normally.
+    pool = _http_pool.make_pool(
+        "https",
+        "127.0.0.1",
+        server.port,
+        maxsize=1,
+        connect_timeout=1,
+        read_timeout=1,
+        headers={},
+        ssl_context=_http_pool.tls_context(server.cert),
+    )
+    _http_pool.mark_attempt(None)
+    assert pool.urlopen("GET", "/ok", retries=False).status == 200
+
+    # Only a failed first write of at most 16 KiB proves that nothing was delivered.
+    closed = socket.socket()
+    closed.close()
+    for data, unsent in ((b"x" * 100, True), (b"x" * 20_000, False)):
+        conn = _http_pool.KeepAliveHTTPConnection("127.0.0.1", 9)
+        conn.sock = closed
+        _http_pool.mark_attempt(None)
+        with pytest.raises(OSError, match="file descriptor"):
+            conn.send(data)
+        assert _http_pool.unsent() is unsent
+        assert not _http_pool.sent() or not unsent
+
+    # A waiter that finds an empty slot of a pool closed meanwhile leaves too.
+    (conn_held,) = [pool._get_conn()]
+    queue = pool.pool
+    assert queue is not None
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            pool._get_conn(timeout=5)
+        except BaseException as error:  # checked below
+            outcome.append(error)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.05)
+    pool.pool = None
+    queue.put_nowait(None)
+    waiter.join()
+    assert isinstance(outcome[0], _http_pool.ClosedPoolError)
+    conn_held.close()
+    assert queue.get_nowait() is _http_pool._CLOSED  # left by the waiter for the next one
+    queue.put_nowait(None)
+    _http_pool._wake(queue)  # empty slots are skipped, the marker stays
+    assert queue.get_nowait() is _http_pool._CLOSED
+
+    # Installing the log filter again finds the one already there.
+    monkeypatch.setattr(_http_pool, "_log_filter_installed", False)
+    _http_pool.install_log_filter()
+    logger = logging.getLogger("urllib3.connectionpool")
+    assert sum(isinstance(kept, _http_pool.RedactQueries) for kept in logger.filters) == 1

@@ -144,3 +144,52 @@ def test_retry_after_invalid_values(text: str) -> None:
 def test_retry_after_absent_and_real_clock() -> None:
     assert parse_retry_after(None) is None
     assert 0.0 <= (parse_retry_after(formatdate(time.time() + 5, usegmt=True)) or 0.0) <= 5.0
+
+
+@pytest.mark.parametrize("text", ["9" * 16, "9" * 400, "9" * 5000, "1" + "0" * 308, " " + "7" * 20 + " "])
+def test_retry_after_too_large_to_represent_is_infinite(text: str) -> None:
+    assert parse_retry_after(text) == float("inf")
+
+
+def test_retry_after_with_leading_zeros() -> None:
+    assert parse_retry_after("0" * 5000 + "5") == 5.0
+    assert parse_retry_after("000") == 0.0
+
+
+# What a password may hold unencoded in the wild, '/' included (not valid, but seen).
+SLASHED = st.text(
+    alphabet=st.sampled_from(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%/"
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@given(user=SAFE, password=SLASHED, host=HOSTS, path=PATHS, secret=SAFE)
+def test_redacted_urls_hide_passwords_holding_slashes(
+    user: str, password: str, host: str, path: str, secret: str
+) -> None:
+    url = f"https://{user}:MARK{password}@{host}{path}?key=MARK{secret}"
+
+    redacted = redact_url(url)
+
+    assert "MARK" not in redacted
+    assert redacted == f"https://{host}{path}"
+    with pytest.raises(InvalidURLError) as caught:
+        _split(url)
+    assert "MARK" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://host/users/@me?x=1", "https://host/users/@me"),
+        ("https://host:8443/a@b", "https://host:8443/a@b"),
+        ("https://[::1]:8443/a@b", "https://[::1]:8443/a@b"),
+        ("https://[::1]x/a@b", "https://b"),
+        ("https://user:p/w@[::1]/x", "https://[::1]/x"),
+    ],
+)
+def test_redact_keeps_at_signs_in_paths_of_well_formed_urls(url: str, expected: str) -> None:
+    assert redact_url(url) == expected

@@ -616,3 +616,32 @@ def test_binary_responses_never_import_json_format() -> None:
         "assert 'google.protobuf.json_format' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-W", "error", "-c", code], env=env, cwd=ROOT, check=True)
+
+
+def test_json_body_whose_escaping_crosses_the_limit_is_caught() -> None:
+    # 1.6 M quotes: a 3.2 MB ProtoJSON body (each '"' is '\\"'), 6.4 MB once Lambda escapes it again.
+    order = orders_pb2.Order(order_id="q", customer_id='"' * 1_600_000)
+    event = make_event("http_v2", headers={"Accept": "application/json"})
+    with pytest.raises(ResponseTooLargeError) as info:
+        encode_response(order, event)
+    assert info.value.size > protobuf.LAMBDA_RESPONSE_LIMIT
+    assert info.value.media_type == "application/json"
+
+
+def test_alb_json_body_whose_escaping_crosses_one_megabyte_is_caught() -> None:
+    event = make_event("alb", headers={"Accept": "application/json"})
+    with pytest.raises(ResponseTooLargeError) as info:
+        encode_response(orders_pb2.Order(order_id="q", customer_id="\\" * 270_000), event)
+    assert info.value.limit == protobuf.ALB_RESPONSE_LIMIT
+    response = encode_response(orders_pb2.Order(order_id="q", customer_id="\\" * 200_000), event)
+    assert len(json.dumps(response)) <= protobuf.ALB_RESPONSE_LIMIT
+
+
+def test_large_caller_headers_count_towards_the_limit() -> None:
+    event = make_event("http_v2", headers={"Accept": "application/x-protobuf"})
+    room = protobuf.LAMBDA_RESPONSE_LIMIT - 16_384
+    order = big_order((room - 200) * 3 // 4 - 8)  # its base64 body alone is just under the cheap bound
+    with pytest.raises(ResponseTooLargeError):
+        encode_response(order, event, headers={"X-Big": "h" * 20_000})
+    response = encode_response(order, event, headers={"X-Small": "é"})  # exact check, within the limit
+    assert len(json.dumps(response)) <= protobuf.LAMBDA_RESPONSE_LIMIT

@@ -382,3 +382,22 @@ def test_factories_do_not_share_state() -> None:
     second = copy.deepcopy(first)
     first["headers"]["Accept"] = "c/d"
     assert make_event("rest_v1", headers={"Accept": "a/b"}) == second
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ('application/json;foo="a,b";q=0.1, application/x-protobuf;q=0.5', "application/x-protobuf"),
+        ('application/json;foo="a;q=0";q=0.1, application/x-protobuf;q=0.5', "application/x-protobuf"),
+        ('application/json;foo="a\\",b";q=0.1, application/x-protobuf;q=0.5', "application/x-protobuf"),
+        ('application/x-protobuf;foo="x,y", application/json', "application/x-protobuf"),
+        ('application/json;foo="unterminated, application/x-protobuf', "application/json"),
+    ],
+)
+def test_commas_and_semicolons_inside_quoted_parameters(accept: str, expected: str) -> None:
+    assert events.negotiate(accept, OFFERS) == expected
+
+
+def test_quoted_parameters_in_weighted_tokens() -> None:
+    assert events.parse_weighted_tokens('gzip;x="a,b";q=0, br') == [("gzip", 0.0), ("br", 1.0)]
+    assert not events.token_accepted('gzip;x="a,b";q=0, br', "gzip")

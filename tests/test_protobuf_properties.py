@@ -258,3 +258,26 @@ def test_messages_round_trip_both_ways(
         request = make_event(kind, headers={"Content-Type": media_type}, body=data)
 
     assert CODEC.decode_request(request, orders_pb2.Order) == order
+
+
+@SETTINGS
+@given(
+    ranges=st.lists(
+        st.tuples(
+            st.sampled_from(["application/json", "application/x-protobuf", "text/*", "*/*"]),
+            st.sampled_from(["", ";q=0", ";q=0.5", ";q=1"]),
+            st.text(alphabet=st.sampled_from(' ,;=abq0."\\'), max_size=12),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_quoted_parameters_never_change_the_ranges(ranges: list[tuple[str, str, str]]) -> None:
+    """A quoted parameter value, whatever it holds (commas, semicolons, escaped quotes), is skipped whole."""
+    plain = ", ".join(media + q for media, q, _ in ranges)
+    quoted = ", ".join(
+        f'{media};ext="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"{q}'
+        for media, q, value in ranges
+    )
+
+    assert _http_events.parse_accept(quoted) == _http_events.parse_accept(plain)
