@@ -396,6 +396,7 @@ class _Route:
         "body_only",
         "body_param",
         "core",
+        "fast_body",
         "method",
         "params",
         "runner",
@@ -415,6 +416,15 @@ class _Route:
         self.params = _parameters(core, names - {name + "+" for name in greedy}, greedy)
         self.body_param = next((param for param in self.params if param.source == "body"), None)
         self.body_only = len(self.params) == 1 and self.body_param is not None
+        # The body parameter when it can take the JSON fast path in handle(), else None.
+        param = self.body_param
+        fast = (
+            self.body_only
+            and param is not None
+            and param.convert is not None
+            and param.kind not in ("protobuf", "str", "bytes")
+        )
+        self.fast_body = param if fast else None
         self.status = status
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
@@ -485,6 +495,20 @@ def _parse_routes(target: Any, status: int) -> list[_Route]:
 
 _result_kinds: dict[type, str] = {}
 _json_acceptable: dict[str, bool] = {}  # Accept header -> whether JSON may be sent (bounded)
+_json_dumpers: dict[type, Callable[[Any], str]] = {}  # result type -> its JSON serialiser
+
+
+def _json_dumper(tp: type) -> Callable[[Any], str]:
+    """The serialiser for results of type ``tp``: pydantic's own, bound once, or ``dumps``."""
+    serializer = getattr(tp, "__pydantic_serializer__", None)
+    to_json = getattr(serializer, "to_json", None)
+    if to_json is None:
+        return dumps
+
+    def dump(value: Any) -> str:
+        return to_json(value).decode()  # type: ignore[no-any-return]
+
+    return dump
 
 
 def _accepts_json(accept: str | None) -> bool:
@@ -711,7 +735,8 @@ def http(
                 continue
             if source == "request":
                 try:
-                    kwargs[param.name] = Request(event, integration, method, path, path_values)
+                    exact = _http_events.detect_integration(event)
+                    kwargs[param.name] = Request(event, exact, method, path, path_values)
                 except ValueError:
                     raise _HTTPProblem(400, "The request body is not valid base64.") from None
                 continue
@@ -775,7 +800,15 @@ def http(
         try:
             if not isinstance(event, dict):
                 raise _HTTPProblem(400, "The event is not an HTTP request.")
-            integration = _http_events.detect_integration(event)
+            # The common shapes without a call; function URLs read as http_v2 here (the same
+            # request and response format), and Request reports the exact integration.
+            if event.get("version") == "2.0":
+                integration = "http_v2"
+            elif "httpMethod" in event:
+                context_ = event.get("requestContext")
+                integration = "alb" if type(context_) is dict and "elb" in context_ else "rest_v1"
+            else:
+                integration = _http_events.detect_integration(event)
             if integration == "unknown":
                 raise _HTTPProblem(
                     400, "The event is not an HTTP request from API Gateway, ALB or a function URL."
@@ -788,24 +821,23 @@ def http(
                 route = catch_all
             else:
                 route, path_values = find(method, path)
-            body_param = route.body_param
-            if route.body_only and body_param is not None:
+            body_param = route.fast_body
+            if body_param is not None:
                 # The common shape (one JSON body parameter) without the general machinery:
                 # a JSON text body with a JSON or absent Content-Type goes straight to the
                 # converter; anything else takes the general path.
                 body = event.get("body")
-                content_type = _header(event, "Content-Type", "content-type")
                 if (
                     type(body) is str
                     and body
                     and event.get("isBase64Encoded") is not True
-                    and (content_type is None or content_type == _JSON)
-                    and body_param.convert is not None
-                    and body_param.kind not in ("protobuf", "str", "bytes")
+                    and _header(event, "Content-Type", "content-type") in (None, _JSON)
                 ):
-                    kwargs = {body_param.name: body_param.convert(body)}
+                    kwargs = {body_param.name: body_param.convert(body)}  # type: ignore[misc]
                 else:
                     kwargs = {body_param.name: read_body(event, body_param)}
+            elif route.body_only and route.body_param is not None:
+                kwargs = {route.body_param.name: read_body(event, route.body_param)}
             else:
                 kwargs = arguments(route, event, integration, method, path, path_values)
             result = _run_async(route.core, kwargs) if route.runner.is_async else route.core(**kwargs)
@@ -816,10 +848,13 @@ def http(
                 and _result_kinds.get(type(result)) in _JSON_KINDS
                 and _accepts_json(_header(event, "Accept", "accept"))
             ):
+                dump = _json_dumpers.get(type(result))
+                if dump is None:
+                    dump = _json_dumpers[type(result)] = _json_dumper(type(result))
                 return {
                     "statusCode": route.status,
                     "headers": {"Content-Type": _JSON},
-                    "body": dumps(result),
+                    "body": dump(result),
                     "isBase64Encoded": False,
                 }
             response = render(event, integration, route, result)

@@ -180,11 +180,20 @@ def start_invocation_for(context: object) -> InvocationToken:
     in a unit test, say) is accepted: the invocation then has a local id and no
     deadline.
     """
+    global _first
     request_id = getattr(context, "aws_request_id", None)
     if type(request_id) is not str:
         return start_invocation(None)
-    # The deadline is read from the context only when remaining_time() is asked for.
-    return _enter((request_id, None, context))
+    # _enter, inlined: this runs on every invocation of every lambda-kit handler.
+    current = _current.get()
+    if current is not None and current[0] == request_id:
+        return _current.set(current)
+    entry = (request_id, None, context)  # the deadline is read only when remaining_time() asks
+    if _first is None:
+        with _lock:
+            if _first is None:
+                _first = entry
+    return _current.set(entry)
 
 
 def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
