@@ -84,7 +84,7 @@ class Request:
         event: The raw event, for what the attributes do not cover.
     """
 
-    __slots__ = ("_body", "body", "event", "integration", "method", "path", "path_params", "query")
+    __slots__ = ("body", "event", "integration", "method", "path", "path_params", "query")
 
     def __init__(
         self,
