@@ -23,6 +23,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict lambda_kit
 	for app in examples/*/app.py; do $(BIN)/mypy --strict "$$app" || exit 1; done
 	$(BIN)/mypy --strict examples/demo.py
+	$(BIN)/mypy --strict tests/typing/public_api.py
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir .site
