@@ -25,6 +25,7 @@ response.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import unquote, unquote_plus
 
 from lambda_kit import _http_events, lifecycle
@@ -77,14 +78,16 @@ class Request:
     Attributes:
         method: Upper-case method.
         path: The path, stage prefix removed, percent-decoded.
-        path_params: Values of the route's ``{name}`` segments.
-        query: Query values (the last one of repeated names).
+        path_params: Values of the route's ``{name}`` segments, percent-decoded
+            segment by segment (``/files/a%2Fb`` gives ``{"name": "a/b"}``).
+        query: Query values, decoded (the last one of repeated names; every one
+            through :meth:`query_list`), the same on every integration.
         body: The body bytes (base64 already decoded).
         integration: ``rest_v1``, ``http_v2``, ``alb`` or ``function_url``.
         event: The raw event, for what the attributes do not cover.
     """
 
-    __slots__ = ("body", "event", "integration", "method", "path", "path_params", "query")
+    __slots__ = ("_pairs", "body", "event", "integration", "method", "path", "path_params", "query")
 
     def __init__(
         self,
@@ -99,8 +102,13 @@ class Request:
         self.method = method
         self.path = path
         self.path_params = path_params
-        self.query = _query(event, integration)
+        self._pairs = _query_pairs(event, integration)
+        self.query = dict(self._pairs)
         self.body = _http_events.decode_body(event)
+
+    def query_list(self, name: str) -> list[str]:
+        """Every value of query parameter ``name``, in the order sent (``[]`` when absent)."""
+        return [value for key, value in self._pairs if key == name]
 
     def header(self, name: str) -> str | None:
         """A header's value, matched case-insensitively (repeated values joined with ``, ``)."""
@@ -201,25 +209,52 @@ class CORS:
 # -- request reading ----------------------------------------------------------------------
 
 
-def _query(event: dict[str, Any], integration: str) -> dict[str, str]:
+def _query_pairs(event: dict[str, Any], integration: str) -> list[tuple[str, str]]:
+    """Every ``(name, value)`` of the query string, decoded, in the order they came.
+
+    Each integration delivers the query differently, and all give the same pairs here:
+
+    * HTTP API payload 2.0 and function URLs: ``rawQueryString`` as the client sent it
+      (``queryStringParameters`` there joins repeated names with commas and cannot tell
+      ``%2B`` from ``+``), parsed as a form: ``+`` is a space, ``%2B`` a plus.
+    * REST APIs and HTTP API payload 1.0: ``multiValueQueryStringParameters``, which
+      API Gateway has already decoded (``queryStringParameters`` when it is absent).
+    * ALB: the same fields, but percent-encoded as the client sent them.
+    """
+    if integration == "http_v2" or integration == "function_url":
+        raw = event.get("rawQueryString")
+        if type(raw) is str and raw:
+            return _http_events.parse_query_string(raw)
+        decode = None  # a hand-made event without rawQueryString: take the parameters as given
+    else:
+        decode = unquote_plus if integration == "alb" else None  # ALB passes the query undecoded
+    pairs: list[tuple[str, str]] = []
     multi = event.get("multiValueQueryStringParameters")
     single = event.get("queryStringParameters")
-    decode = unquote_plus if integration == "alb" else None  # ALB passes the query undecoded
-    result: dict[str, str] = {}
     if isinstance(multi, dict) and multi:
         for name, values in multi.items():
-            if isinstance(values, list) and values and isinstance(values[-1], str):
-                result[str(name)] = values[-1]
+            if isinstance(values, list):
+                pairs.extend((str(name), value) for value in values if isinstance(value, str))
     elif isinstance(single, dict):
-        for name, value in single.items():
-            if isinstance(value, str):
-                result[str(name)] = value
+        pairs.extend((str(name), value) for name, value in single.items() if isinstance(value, str))
     if decode is not None:
-        result = {decode(name): decode(value) for name, value in result.items()}
-    return result
+        return [(decode(name), decode(value)) for name, value in pairs]
+    return pairs
 
 
-def _method_and_path(event: dict[str, Any], integration: str) -> tuple[str, str]:
+def _query(event: dict[str, Any], integration: str) -> dict[str, str]:
+    """The query as ``{name: value}``, the last value of a repeated name winning (as REST and ALB do)."""
+    return dict(_query_pairs(event, integration))
+
+
+def _method_and_path(event: dict[str, Any], integration: str) -> tuple[str, str, bool]:
+    """``(METHOD, path, encoded)``: the path as delivered, and whether it is still percent-encoded.
+
+    REST APIs, ALB, HTTP API payload 2.0 (``rawPath``) and function URLs deliver the path
+    as the client sent it, percent-encoded; HTTP API payload 1.0 delivers it decoded.
+    Decoding waits until the path is split into segments, so that ``%2F`` stays inside
+    its segment.
+    """
     method: Any = None
     if integration == "http_v2" or integration == "function_url":
         context = event.get("requestContext")
@@ -233,16 +268,29 @@ def _method_and_path(event: dict[str, Any], integration: str) -> tuple[str, str]
                 prefix = "/" + stage
                 if path == prefix or path.startswith(prefix + "/"):
                     path = path[len(prefix) :] or "/"
-        if type(path) is str and "%" in path:
-            path = unquote(path)
+        encoded = True
     else:
         method = event.get("httpMethod")
         path = event.get("path")
-        if integration == "alb" and type(path) is str and "%" in path:
-            path = unquote(path)
+        encoded = integration == "alb" or event.get("version") != "1.0"  # HTTP API 1.0: decoded
     if type(method) is not str or type(path) is not str:
         raise _HTTPProblem(400, "The event has no HTTP method or path.")
-    return method.upper(), path
+    return method.upper(), path, encoded and "%" in path
+
+
+def _decoded(path: str, encoded: bool) -> str:
+    return unquote(path) if encoded else path
+
+
+def _path_parts(path: str, encoded: bool) -> list[str]:
+    """The path's segments, each percent-decoded on its own; a trailing ``/`` gives a last ``""``."""
+    stripped = path[1:] if path.startswith("/") else path
+    if not stripped:
+        return []
+    parts = stripped.split("/")
+    if encoded:
+        return [unquote(part) if "%" in part else part for part in parts]
+    return parts
 
 
 # -- routes and parameters ----------------------------------------------------------------
@@ -259,52 +307,139 @@ class _HTTPProblem(Exception):
 
 
 _SCALAR_NAMES = {int: "integer", float: "number", bool: "boolean"}
+# What a client sends for numbers in a URL: ASCII digits, no spaces, underscores or other
+# scripts' digits (int() and float() accept all of those), no nan or inf.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
 
 
-def _scalar_type(tp: Any, where: str) -> Any:
-    """The type a path / query / header value is converted to; checked once, at INIT.
+def _parse_int(text: str) -> int:
+    if _INTEGER.fullmatch(text) is None:
+        raise ValueError(text)
+    return int(text)  # ValueError beyond the interpreter's digit limit
+
+
+def _parse_float(text: str) -> float:
+    if _NUMBER.fullmatch(text) is None:
+        raise ValueError(text)
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e999
+        raise ValueError(text)
+    return value
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(text)
+
+
+def _enum_parser(tp: Any) -> tuple[Callable[[str], Any], str]:
+    """Parse an Enum member from its value as text: ``"1"`` for ``IntEnum`` member 1, ``"red"`` for ``"red"``.
+
+    Members are matched by value (not by name), as in a JSON body; numeric values
+    match their number however it is written (``"1"``, ``"+1"``, ``"1.0"`` for 1.0).
+    """
+    by_text: dict[str, Any] = {}
+    numeric = False
+    for member in tp:
+        value = member.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            numeric = True
+        by_text.setdefault(value if isinstance(value, str) else str(value), member)
+    allowed = ", ".join(by_text)
+
+    def parse(text: str) -> Any:
+        member = by_text.get(text)
+        if member is not None:
+            return member
+        if numeric:
+            try:
+                number: float = _parse_int(text) if _INTEGER.fullmatch(text) else _parse_float(text)
+                return tp(number)
+            except ValueError:
+                pass
+        raise ValueError(text)
+
+    return parse, f"one of: {allowed}"
+
+
+def _scalar_parser(tp: Any, where: str) -> tuple[Callable[[str], Any], str]:
+    """How a path / query / header value becomes ``tp``, and what to call ``tp`` in a 400; checked at INIT.
 
     ``str`` for no annotation or ``Any``; ``str``, ``int``, ``float``, ``bool``,
-    ``Decimal``, ``UUID`` and ``Enum`` subclasses are supported.
+    ``Decimal``, ``UUID`` and ``Enum`` subclasses (``IntEnum`` included) are supported.
     """
     import typing
 
-    if tp is typing.Any or tp is None:
-        return str
-    if tp in _SCALARS:
-        return tp
+    if tp is typing.Any or tp is None or tp is str:
+        return str, "string"
+    if tp is int:
+        return _parse_int, "integer"
+    if tp is float:
+        return _parse_float, "number"
+    if tp is bool:
+        return _parse_bool, "boolean"
     name = getattr(tp, "__name__", "")
     module = getattr(tp, "__module__", "")
-    if (module, name) in (("decimal", "Decimal"), ("uuid", "UUID")):
-        return tp
+    if (module, name) == ("decimal", "Decimal"):
+
+        def parse_decimal(text: str) -> Any:
+            _parse_float(text)  # the same spelling rules as float, finite
+            return tp(text)
+
+        return parse_decimal, "decimal number"
+    if (module, name) == ("uuid", "UUID"):
+        return tp, "UUID"
     import enum
 
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp
+        return _enum_parser(tp)
     raise ConfigurationError(
-        f"Cannot read {where} as {tp!r}; annotate it as str, int, float, bool, Decimal, UUID or an Enum.",
+        f"Cannot read {where} as {tp!r}; annotate it as str, int, float, bool, Decimal, UUID or an Enum "
+        "(or a list of one of those for a query value).",
         setting="core",
     )
 
 
-def _scalar(tp: Any, text: str, loc: list[str]) -> Any:
-    if tp is str:
+def _scalar(param: _Param, text: str, loc: list[str]) -> Any:
+    parse = param.parse
+    if parse is str:
         return text
     try:
-        if tp is bool:
-            lowered = text.strip().lower()
-            if lowered in ("true", "1", "yes", "on"):
-                return True
-            if lowered in ("false", "0", "no", "off"):
-                return False
-            raise ValueError(text)
-        return tp(text)
+        return parse(text)  # type: ignore[misc]
     except (ValueError, TypeError, ArithmeticError):
-        kind = _SCALAR_NAMES.get(tp, getattr(tp, "__name__", "value"))
+        kind = param.expected
         raise InputValidationError(
             f"Invalid {loc[0]} parameter {loc[1]!r}: expected {kind}.",
-            errors=[{"loc": loc, "msg": f"expected {kind}", "type": f"{kind}_parsing"}],
+            errors=[{"loc": loc, "msg": f"expected {kind}", "type": _error_type(param.tp)}],
         ) from None
+
+
+def _error_type(tp: Any) -> str:
+    name = _SCALAR_NAMES.get(tp)
+    if name is not None:
+        return f"{name}_parsing"
+    if isinstance(tp, type) and hasattr(tp, "__members__"):
+        return "enum"
+    return f"{getattr(tp, '__name__', 'value').lower()}_parsing"
+
+
+def _list_item(tp: Any) -> Any:
+    """``T`` for ``list[T]`` (``list`` alone: ``str``); ``None`` for anything else."""
+    import typing
+
+    if tp is list:
+        return str
+    if typing.get_origin(tp) is list:
+        args = typing.get_args(tp)
+        return args[0] if args else str
+    return None
 
 
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
@@ -317,16 +452,45 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
 
 
 class _Param:
-    __slots__ = ("convert", "default", "kind", "name", "required", "source", "tp", "wire_name")
+    __slots__ = (
+        "convert",
+        "default",
+        "expected",
+        "kind",
+        "many",
+        "name",
+        "parse",
+        "required",
+        "source",
+        "tp",
+        "wire_name",
+    )
 
-    def __init__(self, name: str, source: str, tp: Any, wire_name: str, required: bool, default: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        tp: Any,
+        wire_name: str,
+        required: bool,
+        default: Any,
+        *,
+        many: bool = False,
+    ) -> None:
         self.name = name
         self.source = source  # path / query / header / body / request
-        self.tp = tp
+        self.tp = tp  # for path / query / header: the scalar type (of each item when many)
         self.wire_name = wire_name
         self.required = required
         self.default = default
-        self.kind = kind_of(tp)
+        self.many = many  # a query parameter taking every value of a repeated name
+        self.parse: Callable[[str], Any] | None = None
+        self.expected = ""
+        if source in ("path", "query", "header"):
+            self.parse, self.expected = _scalar_parser(tp, f"{source} value {wire_name!r}")
+            if self.parse is str:
+                self.tp = str  # no annotation, or Any
+        self.kind = kind_of(self.tp)
         self.convert: Callable[[Any], Any] | None = converter_for(tp) if source == "body" else None
 
 
@@ -366,12 +530,13 @@ def _parameters(
             params.append(_Param(name, "request", hint, name, False, None))
         elif marker is not None:
             wire = marker.alias or (name.replace("_", "-") if marker.source == "header" else name)
-            scalar = _scalar_type(hint, f"{marker.source} value {wire!r}")
-            params.append(_Param(name, marker.source, scalar, wire, required, default))
+            item = _list_item(hint) if marker.source == "query" else None
+            if item is not None:
+                params.append(_Param(name, "query", item, wire, required, default, many=True))
+            else:
+                params.append(_Param(name, marker.source, hint, wire, required, default))
         elif name in path_names or name in greedy:
-            params.append(
-                _Param(name, "path", _scalar_type(hint, f"path segment {name!r}"), name, True, None)
-            )
+            params.append(_Param(name, "path", hint, name, True, None))
         elif hint in _SCALARS:
             params.append(_Param(name, "query", hint, name, required, default))
         else:
@@ -428,16 +593,22 @@ class _Route:
         self.status = status
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
+        """The route's parameter values for the path's decoded ``parts``, or ``None``."""
         segments = self.segments
-        if segments and segments[-1].startswith("{") and segments[-1].endswith("+}"):
-            # A greedy {name+} takes one or more segments, as in API Gateway.
-            if len(parts) < len(segments):
-                return None
+        if segments and segments[-1].endswith("+}"):
+            # A greedy {name+} takes one or more segments, as in API Gateway, and keeps a
+            # trailing slash ("/beta/foo/" gives "foo/").
             head = segments[:-1]
+            if len(parts) <= len(head):
+                return None
             values = self._match(head, parts[: len(head)])
-            if values is not None:
-                values[segments[-1][1:-2]] = "/".join(parts[len(head) :])
+            rest = "/".join(parts[len(head) :])
+            if values is None or not rest:
+                return None
+            values[segments[-1][1:-2]] = rest
             return values
+        if parts and not parts[-1]:
+            parts = parts[:-1]  # "/orders/" is "/orders"
         if len(parts) != len(segments):
             return None
         return self._match(segments, parts)
@@ -446,7 +617,7 @@ class _Route:
     def _match(segments: Sequence[str], parts: Sequence[str]) -> dict[str, str] | None:
         values: dict[str, str] = {}
         for segment, part in zip(segments, parts, strict=True):
-            if segment.startswith("{") and segment.endswith("}"):
+            if segment.startswith("{"):
                 if not part:
                     return None
                 values[segment[1:-1]] = part
@@ -455,17 +626,52 @@ class _Route:
         return values
 
 
-def _segments(path: str) -> list[str]:
-    stripped = path.strip("/")
+def _segments(template: str) -> list[str]:
+    stripped = template.strip("/")
     return stripped.split("/") if stripped else []
 
 
-def _specificity(route: _Route) -> tuple[int, int, int]:
-    """Sort key: static segments first, then {param}s, a greedy {name+} last (API Gateway's order)."""
+def _check_template(key: str, segments: list[str]) -> None:
+    """Refuse a template API Gateway would refuse, or that could never match."""
+    names: set[str] = set()
+    for index, segment in enumerate(segments):
+        is_param = segment.startswith("{") and segment.endswith("}")
+        problem = None
+        if not segment:
+            problem = "an empty segment ('//')"
+        elif not is_param and ("{" in segment or "}" in segment):
+            problem = f"segment {segment!r}: a {{param}} must be a whole segment"
+        elif is_param:
+            name = segment[1:-1].removesuffix("+")
+            if not name.isidentifier():
+                problem = f"segment {segment!r}: a {{param}} name must be a Python identifier"
+            elif name in names:
+                problem = f"path parameter {name!r} appears twice"
+            elif segment.endswith("+}") and index != len(segments) - 1:
+                problem = f"greedy {segment} must be the last segment"
+            names.add(name)
+        if problem is not None:
+            raise ConfigurationError(f"Invalid route {key!r}: {problem}.", setting="routes", value=key)
+
+
+def _specificity(route: _Route) -> tuple[int, int, int, int]:
+    """Sort key: static segments first, then {param}s, a greedy {name+} last; a method before ANY.
+
+    API Gateway's order: the most specific path wins, and on the same path an
+    explicit method wins over ``ANY``.
+    """
     segments = route.segments
     greedy = bool(segments) and segments[-1].endswith("+}")
     static = sum(1 for segment in segments if not segment.startswith("{"))
-    return (int(greedy), -static, -len(segments))
+    return (int(greedy), -static, -len(segments), int(route.method == "*"))
+
+
+def _shape(method: str, segments: list[str]) -> tuple[str, tuple[str, ...]]:
+    """What a route matches: two routes of one shape are the same route (the second unreachable)."""
+    return method, tuple(
+        ("{+}" if segment.endswith("+}") else "{}") if segment.startswith("{") else segment
+        for segment in segments
+    )
 
 
 def _parse_routes(target: Any, status: int) -> list[_Route]:
@@ -476,16 +682,32 @@ def _parse_routes(target: Any, status: int) -> list[_Route]:
             "http() takes a core function or a non-empty {'METHOD /path': core} mapping.", setting="routes"
         )
     routes = []
+    seen: dict[tuple[str, tuple[str, ...]], str] = {}
     for key, core in target.items():
         method, sep, template = str(key).strip().partition(" ")
-        if not sep or not template.startswith("/") or not callable(core):
+        template = template.strip()
+        if not sep or not template.startswith("/") or not callable(core) or not method.isalpha():
             raise ConfigurationError(
                 f"Invalid route {key!r}; expected 'METHOD /path/{{param}}' mapped to a function.",
                 setting="routes",
                 value=key,
             )
         method = method.upper()
-        routes.append(_Route("*" if method == "ANY" else method, template.strip(), core, status))
+        method = "*" if method == "ANY" else method
+        segments = _segments(template)
+        _check_template(str(key), segments)
+        shape = _shape(method, segments)
+        earlier = seen.get(shape)
+        if earlier is not None:
+            raise ConfigurationError(
+                f"Route {key!r} can never be reached: {earlier!r} matches the same requests "
+                "(methods are case-insensitive, a trailing '/' is ignored, and {param} names do not "
+                "tell routes apart).",
+                setting="routes",
+                value=key,
+            )
+        seen[shape] = str(key)
+        routes.append(_Route(method, template, core, status))
     routes.sort(key=_specificity)  # stable: among equals, the order given
     return routes
 
@@ -561,6 +783,14 @@ def _run_async(core: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         return loop.run_until_complete(core(**kwargs))
     finally:
         loop.close()
+
+
+def _message(error: BaseException) -> str:
+    """``str(error)``, or ``""`` when the exception's own ``__str__`` fails."""
+    try:
+        return str(error)
+    except Exception:
+        return ""
 
 
 def _problem_body(status: int, message: str, extra: Mapping[str, Any] | None = None) -> str:
@@ -666,12 +896,13 @@ def http(
         if route.method != "*" and not any(segment.startswith("{") for segment in route.segments):
             static.setdefault((route.method, "/" + "/".join(route.segments)), route)
 
-    def find(method: str, path: str) -> tuple[_Route, dict[str, str]]:
-        key = path if len(path) < 2 or not path.endswith("/") else path.rstrip("/") or "/"
-        route = static.get((method, key))
-        if route is not None:
-            return route, {}
-        parts = _segments(path)
+    def find(method: str, path: str, encoded: bool) -> tuple[_Route, dict[str, str]]:
+        if not encoded:  # no %-escape: the path is its own decoded form
+            key = path if len(path) < 2 or not path.endswith("/") else path.rstrip("/") or "/"
+            route = static.get((method, key))
+            if route is not None:
+                return route, {}
+        parts = _path_parts(path, encoded)
         allowed = []
         for route in routes:
             values = route.match(parts)
@@ -684,7 +915,7 @@ def http(
             raise _HTTPProblem(
                 405, f"Method {method} is not allowed here.", {"allow": ", ".join(sorted(set(allowed)))}
             )
-        raise _HTTPProblem(404, f"No route for {path}.")
+        raise _HTTPProblem(404, f"No route for {_decoded(path, encoded)}.")
 
     def read_body(event: dict[str, Any], param: _Param) -> Any:
         body = event.get("body")
@@ -706,11 +937,15 @@ def http(
                 return get_codec().decode_request(event, param.tp)
             except ProtobufError as error:  # the client's body: a 4xx (a core's own is a 500)
                 raise _HTTPProblem(getattr(error, "status_code", 400), error.message) from None
-        if event.get("isBase64Encoded") is True:
+        if (
+            type(body) is not str
+            or event.get("isBase64Encoded") is True
+            or (kind in ("str", "bytes") and not body.isascii())
+        ):
             try:
                 body = _http_events.decode_body(event)
-            except ValueError:
-                raise _HTTPProblem(400, "The request body is not valid base64.") from None
+            except ValueError as error:  # not a string, bad base64, a lone surrogate: say which
+                raise _HTTPProblem(400, str(error)) from None
         if kind not in ("str", "bytes") and media != _JSON and not media.endswith("+json"):
             raise _HTTPProblem(
                 415, f"Unsupported Content-Type {media!r}; send application/json.", {"supported": [_JSON]}
@@ -724,9 +959,11 @@ def http(
         integration: str,
         method: str,
         path: str,
+        encoded: bool,
         path_values: dict[str, str],
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
+        pairs: list[tuple[str, str]] | None = None
         query: dict[str, str] | None = None
         for param in route.params:
             source = param.source
@@ -736,16 +973,25 @@ def http(
             if source == "request":
                 try:
                     exact = _http_events.detect_integration(event)
-                    kwargs[param.name] = Request(event, exact, method, path, path_values)
-                except ValueError:
-                    raise _HTTPProblem(400, "The request body is not valid base64.") from None
+                    kwargs[param.name] = Request(event, exact, method, _decoded(path, encoded), path_values)
+                except ValueError as error:  # the body: not a string, bad base64, not Unicode
+                    raise _HTTPProblem(400, str(error)) from None
                 continue
             if source == "path":
                 raw: str | None = path_values.get(param.wire_name)
             elif source == "query":
-                if query is None:
-                    query = _query(event, integration)
-                raw = query.get(param.wire_name)
+                if pairs is None:
+                    pairs = _query_pairs(event, integration)
+                    query = dict(pairs)
+                if param.many:
+                    texts = [value for name, value in pairs if name == param.wire_name]
+                    if texts:
+                        loc = ["query", param.wire_name]
+                        kwargs[param.name] = [_scalar(param, text, loc) for text in texts]
+                        continue
+                    raw = None
+                else:
+                    raw = query.get(param.wire_name)  # type: ignore[union-attr]
             else:
                 raw = _header(event, param.wire_name, param.wire_name.lower())
             if raw is None:
@@ -758,7 +1004,7 @@ def http(
                     )
                 kwargs[param.name] = param.default
             else:
-                kwargs[param.name] = _scalar(param.tp, raw, [source, param.wire_name])
+                kwargs[param.name] = _scalar(param, raw, [source, param.wire_name])
         return kwargs
 
     def render(event: dict[str, Any], integration: str, route: _Route, result: Any) -> dict[str, Any]:
@@ -813,14 +1059,14 @@ def http(
                 raise _HTTPProblem(
                     400, "The event is not an HTTP request from API Gateway, ALB or a function URL."
                 )
-            method, path = _method_and_path(event, integration)
+            method, path, encoded = _method_and_path(event, integration)
             if preflight is not None and method == "OPTIONS":
                 return respond(event, integration, 204, "", None, preflight)
             path_values: dict[str, str] = {}
             if catch_all is not None:
                 route = catch_all
             else:
-                route, path_values = find(method, path)
+                route, path_values = find(method, path, encoded)
             body_param = route.fast_body
             if body_param is not None:
                 # The common shape (one JSON body parameter) without the general machinery:
@@ -839,7 +1085,7 @@ def http(
             elif route.body_only and route.body_param is not None:
                 kwargs = {route.body_param.name: read_body(event, route.body_param)}
             else:
-                kwargs = arguments(route, event, integration, method, path, path_values)
+                kwargs = arguments(route, event, integration, method, path, encoded, path_values)
             result = _run_async(route.core, kwargs) if route.runner.is_async else route.core(**kwargs)
             if (
                 cors_settings is None
@@ -871,7 +1117,7 @@ def http(
         except Exception as error:
             for exc_type, code in error_map:
                 if isinstance(error, exc_type):
-                    message = str(error) or exc_type.__name__
+                    message = _message(error) or exc_type.__name__
                     return problem(_dict(event), integration, code, message, {"error": exc_type.__name__})
             request_id = lifecycle.current_request_id() or "-"
             import logging

@@ -15,7 +15,7 @@ All four take the same response fields (``statusCode``, ``headers``, ``body``,
 ``isBase64Encoded``); ALB adds ``statusDescription``, and where the event came
 with ``multiValueHeaders`` the response uses them too (ALB ignores ``headers``
 then). This module reads events defensively: anything malformed reads as absent,
-never as an exception, except a body whose base64 is invalid (``ValueError``).
+never as an exception, except a body that cannot be read (``ValueError``).
 
 It also parses the weighted lists of ``Accept`` and ``Accept-Encoding`` and picks
 a media type the way RFC 9110 describes (section 12.5.1).
@@ -51,6 +51,7 @@ __all__ = [
     "media_type_of",
     "negotiate",
     "parse_accept",
+    "parse_query_string",
     "parse_weighted_tokens",
     "status_description",
     "token_accepted",
@@ -154,8 +155,10 @@ def decode_body(event: Any) -> bytes:
     A missing or null body is ``b""``.
 
     Raises:
-        ValueError: The body is not a string, or its base64 is invalid (strict
-            decoding: no stray characters, correct padding).
+        ValueError: The body is not a string, its base64 is invalid (strict
+            decoding: no stray characters, correct padding), or its text cannot be
+            UTF-8 (a lone surrogate from a ``\\ud800`` escape in the event). The
+            message says which, for the 400 the client gets.
 
     Example:
         >>> decode_body({"body": "aGk=", "isBase64Encoded": True})
@@ -165,10 +168,54 @@ def decode_body(event: Any) -> bytes:
     if body is None:
         return b""
     if not isinstance(body, str):
-        raise ValueError(f"the event's body is a {type(body).__name__}, not a string")
+        raise ValueError(f"The event's body is a JSON {_json_type(body)}, not a string.")
     if event.get("isBase64Encoded") is True:
-        return _strict_b64decode(body)
-    return body.encode("utf-8")
+        try:
+            return _strict_b64decode(body)
+        except ValueError:  # binascii.Error, and non-ASCII text
+            raise ValueError("The request body is not valid base64.") from None
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("The request body is not valid Unicode text (it holds a lone surrogate).") from None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__
+
+
+def parse_query_string(raw: str) -> list[tuple[str, str]]:
+    """A query string as the client sent it, as decoded ``(name, value)`` pairs, in order.
+
+    Form decoding, as browsers encode: ``+`` is a space and ``%2B`` a plus; a name
+    without ``=`` has the value ``""``; empty pieces (``a=1&&b=2``) are skipped;
+    invalid UTF-8 after percent-decoding reads as U+FFFD.
+
+    Example:
+        >>> parse_query_string("page=1&page=2&tz=%2B00%3A00&q=a+b&flag")
+        [('page', '1'), ('page', '2'), ('tz', '+00:00'), ('q', 'a b'), ('flag', '')]
+    """
+    from urllib.parse import unquote_plus
+
+    pairs: list[tuple[str, str]] = []
+    for piece in raw.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        pairs.append((name, value))
+    return pairs
 
 
 def encode_base64(data: bytes) -> str:
