@@ -785,6 +785,20 @@ def _run_async(core: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         loop.close()
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unicode_safe(text: str) -> str:
+    """``text`` with lone surrogates (from ``\\ud800`` escapes in the event) replaced by U+FFFD.
+
+    awslambdaric encodes the response as UTF-8, and on Python 3.12+ runtimes a lone
+    surrogate makes it exit (Runtime.ExitError; the next request is a cold start).
+    """
+    if text.isascii():  # O(1): CPython records it
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _message(error: BaseException) -> str:
     """``str(error)``, or ``""`` when the exception's own ``__str__`` fails."""
     try:
@@ -873,7 +887,7 @@ def http(
                 if name not in headers:
                     for existing in [key for key in headers if key.lower() == name.lower()]:
                         del headers[existing]
-                headers[name] = value
+                headers[_unicode_safe(str(name))] = _unicode_safe(str(value))
         if cors_settings is not None:
             headers.update(cors_settings.headers_for(_header(event, "Origin", "origin")))
         if integration != "alb":  # API Gateway and function URLs take "headers" whatever the request
@@ -1033,7 +1047,8 @@ def http(
             body = _http_events.encode_base64(result)
             return respond(event, integration, status_code, body, "application/octet-stream", headers, True)
         if isinstance(result, str):
-            return respond(event, integration, status_code, result, "text/plain; charset=utf-8", headers)
+            text = _unicode_safe(result)
+            return respond(event, integration, status_code, text, "text/plain; charset=utf-8", headers)
         if not _accepts_json(_header(event, "Accept", "accept")):
             raise _HTTPProblem(
                 406, "This endpoint answers with application/json only.", {"acceptable": [_JSON]}

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lambda_kit.exceptions import ConfigurationError
-from lambda_kit.handler import Query, Request, http
+from lambda_kit.handler import Query, Request, Response, http
 from lambda_kit.testing import events, invoke, reset_lifecycle
 
 
@@ -474,3 +474,46 @@ def test_every_integration_gives_the_core_the_same_values(
         if integration == "alb":  # without multi-value headers, ALB passes the last value of a name
             wanted = expected | {"query": {name: [value] for name, value in expected["last"].items()}}
         assert _json(response) == wanted, integration
+
+
+# -- what the runtime can send back -------------------------------------------------------------
+
+
+def _as_runtime_sends(response: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``response`` marshalled and encoded as awslambdaric does on a Python 3.12+ runtime.
+
+    There its encoder keeps non-ASCII text as it is (``ensure_ascii=False``) and the
+    result is encoded as UTF-8: a lone surrogate raises, and the runtime exits.
+    """
+    from awslambdaric.lambda_runtime_marshaller import LambdaMarshaller
+
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")
+    text, _ = LambdaMarshaller().marshal_response(response)
+    return json.loads(text.encode("utf-8"))
+
+
+def echo_text(request: Request) -> str:
+    return request.query.get("q", "")
+
+
+def test_text_result_with_lone_surrogate_can_be_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    event = events.api_gateway_v2("GET", "/")
+    event["rawQueryString"] = ""
+    event["queryStringParameters"] = {"q": "a\ud800b"}
+    response = invoke(http(echo_text), event)
+    sent = _as_runtime_sends(response, monkeypatch)
+    assert sent["body"] == "a\ufffdb"
+
+
+def test_response_header_with_lone_surrogate_can_be_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    def core(request: Request) -> Response:
+        return Response("ok", headers={"X-Echo": request.query.get("q", "")})
+
+    event = events.alb("GET", "/", multi_value=True)
+    event["multiValueQueryStringParameters"] = {"q": ["%ED%A0%80"]}  # an encoded surrogate: 3 x U+FFFD
+    sent = _as_runtime_sends(invoke(http(core), event), monkeypatch)
+    assert sent["multiValueHeaders"]["X-Echo"] == ["\ufffd" * 3]
+    event = events.api_gateway_v1("GET", "/")
+    event["multiValueQueryStringParameters"] = {"q": ["\ud800"]}
+    sent = _as_runtime_sends(invoke(http(core), event), monkeypatch)
+    assert sent["headers"]["X-Echo"] == "\ufffd"
