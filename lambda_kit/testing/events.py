@@ -35,6 +35,7 @@ __all__ = [
     "dynamodb_streams",
     "eventbridge",
     "function_url",
+    "http_api_v1",
     "kinesis",
     "s3",
     "sns",
@@ -107,7 +108,10 @@ def api_gateway_v1(
 ) -> dict[str, Any]:
     """An API Gateway REST API (payload 1.0) proxy event.
 
-    Header names keep the case given (defaults are Title-Cased, as REST APIs pass them).
+    ``path`` is the path as the client sent it, percent-encoded (``/files/a%2Fb``),
+    which is how REST APIs deliver it; ``query`` values are given decoded, as REST APIs
+    decode them. Header names keep the case given (defaults are Title-Cased, as REST
+    APIs pass them).
     """
     given = dict(headers) if headers is not None else {}
     base = {name.title(): value for name, value in _default_headers(body).items()}
@@ -159,6 +163,32 @@ def api_gateway_v1(
         "body": text,
         "isBase64Encoded": encoded,
     }
+
+
+def http_api_v1(
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    query: Mapping[str, str | Sequence[str]] | None = None,
+    stage: str = "$default",
+    base64_encoded: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API event in payload format 1.0: the REST shape with ``version`` 1.0.
+
+    ``path`` is given as the client sent it (percent-encoded); HTTP APIs deliver it
+    decoded in this format, and so does this event.
+    """
+    from urllib.parse import unquote
+
+    event = api_gateway_v1(method, unquote(path), body=body, headers=headers, query=query, stage=stage)
+    if base64_encoded:
+        event["body"], event["isBase64Encoded"] = _http_body(body, True)
+    event["version"] = "1.0"
+    event["resource"] = "$default"
+    event["requestContext"]["resourcePath"] = "$default"
+    return event
 
 
 def _queries(
@@ -240,7 +270,12 @@ def api_gateway_v2(
     stage: str = "$default",
     base64_encoded: bool = False,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event; header names are lower case."""
+    """An API Gateway HTTP API (payload 2.0) event; header names are lower case.
+
+    ``path`` is the ``rawPath`` as the client sent it, percent-encoded; ``query`` values
+    are given decoded and encoded into ``rawQueryString``, and joined with commas in
+    ``queryStringParameters`` as API Gateway does.
+    """
     return _v2(
         method,
         path,
@@ -296,7 +331,11 @@ def alb(
     multi_value: bool = False,
     base64_encoded: bool = False,
 ) -> dict[str, Any]:
-    """An Application Load Balancer target event (``multi_value`` as the target group sets it)."""
+    """An Application Load Balancer target event (``multi_value`` as the target group sets it).
+
+    ``path`` is given as the client sent it (percent-encoded), as ALB passes it; the
+    decoded ``query`` is percent-encoded, as ALB passes the query undecoded.
+    """
     merged = _default_headers(body) | {name.lower(): value for name, value in (headers or {}).items()}
     merged["host"] = "orders-alb-1234567890.us-east-1.elb.amazonaws.com"
     # An ALB passes query names and values as the client sent them: percent-encoded.
