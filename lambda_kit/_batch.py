@@ -6,12 +6,19 @@ cannot be parsed, or whose call raises, is a per-record failure reported in
 ``batchItemFailures`` (SQS ``messageId``, stream sequence number), so that Lambda
 retries only what failed. Ordered sources (SQS FIFO queues, Kinesis and DynamoDB
 Streams by default) stop at the first failure and report it and every later record,
-so that nothing is processed out of order. When every record fails, or a failed
-record has no id to report, the adapter raises :class:`~lambda_kit.exceptions.BatchError`
-and Lambda retries the whole batch.
+so that nothing is processed out of order; that is what AWS documents for FIFO queues
+with ``ReportBatchItemFailures``. A queue is FIFO when its ARN ends in ``.fifo``: a
+standard queue's messages may carry a ``MessageGroupId`` too (SQS fair queues), and
+they still fail one by one. When every record fails, or a failed record has no id
+Lambda could match (missing, or text that cannot be sent back as UTF-8), the adapter
+raises :class:`~lambda_kit.exceptions.BatchError` and Lambda retries the whole batch.
 
-Record bodies never reach a log line: a failure is logged with the request id, the
-record id and the exception type only.
+Each failure is logged at WARNING on ``lambda_kit.handler`` with the record's id, the
+request id, the exception's type and message, and its traceback. lambda-kit never
+adds a record's body to a log line, and its own parsing errors never quote it; an
+exception message written by the core is logged as it is (that is the core's choice).
+Text from the event is made safe for UTF-8 first, so that a lone surrogate cannot make
+the runtime's log handler fail the batch.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from lambda_kit.exceptions import BatchError, EventShapeError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Callable, Sequence
     from typing import Any
 
@@ -34,16 +42,79 @@ if TYPE_CHECKING:
     Extract = Callable[[dict[str, Any]], Any]
 
 
-def _log_failure(kind: str, record_id: str | None, error: BaseException) -> None:
+_ID_LIMIT = 200
+_REASON_LIMIT = 500
+
+
+def _printable(text: str, limit: int | None = None) -> str:
+    """``text`` shortened to ``limit`` and safe to encode as UTF-8 (lone surrogates escaped)."""
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + "..."
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _shown_id(identify: Identify, record: Any) -> str:
+    """The record's id as a log line shows it (also when it is unusable as an itemIdentifier)."""
+    value = identify(record) if isinstance(record, dict) else None
+    return _printable(value, _ID_LIMIT) if isinstance(value, str) and value else "<no id>"
+
+
+def _log_failure(kind: str, shown_id: str, error: BaseException) -> None:
+    """Log a failed record: its id, the request id, the reason and the traceback. Never raises.
+
+    awslambdaric's log handler writes strict UTF-8 and catches nothing, so a log line
+    holding a lone surrogate (a ``\\ud800`` escape in the event, quoted by the core's
+    exception message) would raise here and fail the whole batch. Such a failure, or
+    one whose ``str()`` raises, is logged with its traceback as escaped text rather
+    than as ``exc_info``; if a handler fails all the same, the record is still
+    reported failed.
+    """
     import logging
 
-    logging.getLogger("lambda_kit.handler").warning(
-        "%s record %s failed with %s (request %s)",
-        kind,
-        record_id or "<no id>",
-        type(error).__name__,
-        lifecycle.current_request_id() or "-",
+    logger = logging.getLogger("lambda_kit.handler")
+    if not logger.isEnabledFor(logging.WARNING):
+        return
+    template = "%s record %s failed (request %s): %s"
+    request_id = lifecycle.current_request_id() or "-"
+    name = type(error).__name__
+    try:
+        message = str(error)
+        clean = _printable(message) == message
+    except Exception:  # a broken __str__ must not hide the failure itself
+        message, clean = "<str() failed>", False
+    reason = _printable(f"{name}: {message}" if message else name, _REASON_LIMIT)
+    trace = _traceback_text(error)
+    # When a handler could not format or write the exc_info form, the text form follows.
+    if (
+        clean
+        and trace is not None
+        and _printable(trace) == trace
+        and _warn(logger, template, kind, shown_id, request_id, reason, exc_info=error)
+    ):
+        return
+    _warn(
+        logger, template + "\n%s", kind, shown_id, request_id, reason, _printable(trace or "(no traceback)")
     )
+
+
+def _traceback_text(error: BaseException) -> str | None:
+    import traceback
+
+    try:
+        return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip("\n")
+    except Exception:  # (a RecursionError of a pathological chain, say): the reason says enough
+        return None
+
+
+def _warn(logger: logging.Logger, *args: Any, **kwargs: Any) -> bool:
+    """``logger.warning``, False instead of an exception when a handler fails."""
+    try:
+        logger.warning(*args, **kwargs)
+    except Exception:  # a failing log handler must not turn a record's failure into the batch's
+        return False
+    return True
 
 
 class _Runner:
@@ -109,7 +180,6 @@ def batch_handler(
             def process(call: Callable[[Any], Any]) -> list[str | None]:
                 failed: list[str | None] = []
                 for record in records:
-                    record_id: str | None = None
                     record_id = _safe_id(identify, record)
                     if failed and stop_at_failure:
                         failed.append(record_id)
@@ -119,18 +189,17 @@ def batch_handler(
                             raise EventShapeError(f"A {kind} record must be an object.", source=kind)
                         call(convert(extract(record)))
                     except Exception as error:  # every record failure is reported, none escapes
-                        _log_failure(kind, record_id, error)
+                        _log_failure(kind, _shown_id(identify, record), error)
                         failed.append(record_id)
                 return failed
 
             failed = runner.run_all(process)
-            if failed and (
-                any(record_id is None for record_id in failed)
-                or (raise_on_entire_failure and len(failed) == len(records))
-            ):
+            unmatched = any(record_id is None for record_id in failed)
+            if failed and (unmatched or (raise_on_entire_failure and len(failed) == len(records))):
+                why = " (a failed record has no id Lambda could match)" if unmatched else ""
                 raise BatchError(
-                    f"{len(failed)} of {len(records)} {kind} records failed; raising so that Lambda "
-                    "retries the whole batch.",
+                    f"{len(failed)} of {len(records)} {kind} records failed{why}; raising so that "
+                    "Lambda retries the whole batch.",
                     failed=len(failed),
                     total=len(records),
                 )
@@ -142,11 +211,18 @@ def batch_handler(
 
 
 def _safe_id(identify: Identify, record: Any) -> str | None:
-    """The record's id, or None (a failed record without one fails the whole batch)."""
+    """The record's id, or None (a failed record without one fails the whole batch).
+
+    An id that is not valid Unicode (a lone surrogate, from a ``\\ud800`` escape in the
+    event) is None too: it cannot be sent back as UTF-8 (awslambdaric fails on it), and
+    an escaped form would match no record, which Lambda treats as a failed batch anyway.
+    """
     if not isinstance(record, dict):
         return None
     value = identify(record)
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    return value if value.isascii() or _printable(value) == value else None
 
 
 def _nested(record: dict[str, Any], outer: str, inner: str) -> Any:
@@ -175,16 +251,23 @@ def sqs_extract(record: dict[str, Any]) -> Any:
 
 
 def sqs_is_fifo(records: list[Any]) -> bool:
-    # The first well-formed record decides: a malformed first record must not make a
-    # FIFO batch look like a standard one (that would process it out of order).
+    """Whether the batch comes from a FIFO queue: the queue's ARN ends in ``.fifo``.
+
+    Not ``MessageGroupId``: standard queues carry it too (fair queues), and must not
+    stop a batch at its first failure. The first record with an ARN decides, so a
+    malformed first record cannot make a FIFO batch look standard. A hand-built event
+    without ARNs is FIFO when a record has a ``SequenceNumber``, which SQS gives only
+    to FIFO messages.
+    """
+    numbered = False
     for record in records:
         if isinstance(record, dict):
             arn = record.get("eventSourceARN")
+            if isinstance(arn, str) and arn:
+                return arn.endswith(".fifo")
             attributes = record.get("attributes")
-            return (isinstance(arn, str) and arn.endswith(".fifo")) or (
-                isinstance(attributes, dict) and "MessageGroupId" in attributes
-            )
-    return False
+            numbered = numbered or (isinstance(attributes, dict) and "SequenceNumber" in attributes)
+    return numbered
 
 
 # -- Kinesis ------------------------------------------------------------------------
@@ -279,9 +362,14 @@ def event_handler(
     core: Callable[..., Any],
     *,
     kind: str,
-    payloads: Callable[[Any], list[Any]],
+    payloads: Callable[[Any], list[tuple[str | None, Any]]],
 ) -> Callable[[Any, Any], None]:
-    """A handler that calls ``core`` once per payload and raises if any call failed."""
+    """A handler that calls ``core`` once per payload and raises if any call failed.
+
+    ``payloads`` gives each record's id (for the log line) and payload. A failed call
+    is logged like a batch record's, then re-raised: these sources have no partial
+    batch response, so Lambda's own retries take the whole event again.
+    """
     convert = converter_for(core_parameter_type(core))
     runner = _Runner(core)
 
@@ -291,8 +379,13 @@ def event_handler(
             items = payloads(event)
 
             def process(call: Callable[[Any], Any]) -> None:
-                for item in items:
-                    call(convert(item))
+                for record_id, item in items:
+                    try:
+                        call(convert(item))
+                    except Exception as error:
+                        shown = _printable(record_id, _ID_LIMIT) if record_id else "<no id>"
+                        _log_failure(kind, shown, error)
+                        raise
 
             runner.run_all(process)
         finally:
@@ -301,29 +394,37 @@ def event_handler(
     return handler
 
 
-def sns_payloads(event: Any) -> list[Any]:
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def sns_payloads(event: Any) -> list[tuple[str | None, Any]]:
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list) or not records:
         raise EventShapeError("Not an SNS event: expected a non-empty 'Records' list.", source="SNS")
     messages = []
     for record in records:
         sns = record.get("Sns") if isinstance(record, dict) else None
-        message = sns.get("Message") if isinstance(sns, dict) else None
-        if not isinstance(message, str):
+        if not isinstance(sns, dict) or not isinstance(sns.get("Message"), str):
             raise EventShapeError("SNS record has no 'Sns.Message' string.", source="SNS")
-        messages.append(message)
+        messages.append((_text_or_none(sns.get("MessageId")), sns["Message"]))
     return messages
 
 
-def eventbridge_payloads(event: Any) -> list[Any]:
+def eventbridge_payloads(event: Any) -> list[tuple[str | None, Any]]:
     if not isinstance(event, dict) or "detail" not in event or "detail-type" not in event:
         raise EventShapeError(
             "Not an EventBridge event: expected 'detail-type' and 'detail'.", source="EventBridge"
         )
-    return [event["detail"]]
+    return [(_text_or_none(event.get("id")), event["detail"])]
 
 
-def s3_payloads(event: Any) -> list[Any]:
+def s3_payloads(event: Any) -> list[tuple[str | None, Any]]:
+    """One object description per record, with the id of the S3 request that changed it.
+
+    The id is ``responseElements.x-amz-request-id``, not the object key: keys can hold
+    personal data, and the request id finds the key in CloudTrail or S3 access logs.
+    """
     from urllib.parse import unquote_plus
 
     records = event.get("Records") if isinstance(event, dict) else None
@@ -336,14 +437,18 @@ def s3_payloads(event: Any) -> list[Any]:
         obj = s3.get("object") if isinstance(s3, dict) else None
         if not isinstance(bucket, dict) or not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
             raise EventShapeError("S3 record has no 's3.bucket' and 's3.object.key'.", source="S3")
+        request_id = _nested(record, "responseElements", "x-amz-request-id")
         objects.append(
-            {
-                "event_name": record.get("eventName"),
-                "bucket": bucket.get("name"),
-                "key": unquote_plus(obj["key"]),  # S3 URL-encodes keys in notifications
-                "size": obj.get("size"),
-                "etag": obj.get("eTag"),
-                "version_id": obj.get("versionId"),
-            }
+            (
+                _text_or_none(request_id),
+                {
+                    "event_name": record.get("eventName"),
+                    "bucket": bucket.get("name"),
+                    "key": unquote_plus(obj["key"]),  # S3 URL-encodes keys in notifications
+                    "size": obj.get("size"),
+                    "etag": obj.get("eTag"),
+                    "version_id": obj.get("versionId"),
+                },
+            )
         )
     return objects

@@ -40,6 +40,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 from lambda_kit._config import UNSET, parse_bool, parse_int, resolve
 from lambda_kit._http_events import (
     build_response,
@@ -118,7 +120,36 @@ def _parse_text(raw: str) -> str:
 
 
 def _shorten(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """Outside text for a message: at most ``limit`` characters, and valid UTF-8.
+
+    A lone surrogate (from a ``\\ud800`` escape in a JSON body) is escaped: a message
+    holding one could not be logged or returned by awslambdaric, which writes strict UTF-8.
+    """
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f'{name} is not a JSON value (a float or double field takes the string "{name}")')
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: too large for a double, it would be Infinity
+        raise ValueError(f"the number {_shorten(text, 40)} is out of range")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members; a key given twice is an error (ProtoJSON, and no guessing which wins)."""
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        from collections import Counter
+
+        twice = next(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        raise ValueError(f"the key {_shorten(twice, 40)!r} appears twice")
+    return members
 
 
 def _json_error(
@@ -358,11 +389,8 @@ class ProtobufCodec:
                 text = self._to_json(message)
             else:
                 data = message.SerializeToString()
-        except AttributeError:
-            raise ProtobufError(
-                f"encode_response() needs a protobuf message; got {type(message).__name__}.",
-                type=type(message).__name__,
-            ) from None
+        except Exception as error:  # whatever the message holds, the caller gets a ProtobufError
+            raise _encode_error(message, media_type, error) from None
         own = {"Content-Type": media_type, "Vary": self._vary}
         if self._gzip:
             if data is None:
@@ -430,7 +458,9 @@ class ProtobufCodec:
             )
         else:
             as_dict = json_format.MessageToDict(message, preserving_proto_field_name=self._proto_names)
-        return json.dumps(as_dict, separators=(",", ":"))
+        # ProtoJSON writes non-finite doubles as strings ("NaN") and refuses them in a Struct;
+        # allow_nan=False makes sure that no bare NaN, never valid JSON, ever leaves here.
+        return json.dumps(as_dict, separators=(",", ":"), allow_nan=False)
 
     # -- requests ------------------------------------------------------------------------
 
@@ -467,12 +497,13 @@ class ProtobufCodec:
             )
         try:
             raw = decode_body(event)
-        except ValueError as error:
+        except ValueError as error:  # says what is wrong: base64, a lone surrogate, not a string
+            base64 = isinstance(event, dict) and event.get("isBase64Encoded") is True
             raise ProtobufDecodeError(
-                f"The request body of {name} is not valid base64 ({error}).",
-                media_type=media_type,
+                f"{_shorten(str(error))} Expected a {name} message.",
+                media_type=_shorten(media_type),
                 message_type=name,
-                reason="base64",
+                reason="base64" if base64 else "text",
             ) from None
         if binary:
             return self._parse_binary(event, raw, message_type, name, media_type)
@@ -491,7 +522,7 @@ class ProtobufCodec:
                 )
             raise ProtobufDecodeError(
                 f"The request body is not a valid {name} message: {_shorten(str(error))}.{hint}",
-                media_type=media_type,
+                media_type=_shorten(media_type),
                 message_type=name,
                 reason="protobuf",
             ) from None
@@ -501,23 +532,50 @@ class ProtobufCodec:
         if not raw.strip():
             raise ProtobufDecodeError(
                 f"The request body is empty; expected a JSON object for {name}.",
-                media_type=media_type or JSON,
+                media_type=_shorten(media_type or JSON),
                 message_type=name,
                 reason="empty",
             )
+        import json
+
         from google.protobuf import json_format
 
         message = message_type()
         try:
-            json_format.Parse(raw.decode("utf-8"), message, ignore_unknown_fields=self._ignore_unknown)
+            # json_format.Parse would take NaN, Infinity and numbers that overflow to infinity
+            # into a Struct or Value, which no JSON response could then carry: refuse them here.
+            document = json.loads(
+                raw.decode("utf-8"),
+                parse_constant=_reject_constant,
+                parse_float=_finite_float,
+                object_pairs_hook=_unique_keys,
+            )
+            json_format.ParseDict(document, message, ignore_unknown_fields=self._ignore_unknown)
         except Exception as error:  # ParseError, UnicodeDecodeError, RecursionError...: all a 400
             raise ProtobufDecodeError(
                 f"The request body is not valid JSON for {name}: {_shorten(str(error))}",
-                media_type=media_type or JSON,
+                media_type=_shorten(media_type or JSON),
                 message_type=name,
                 reason="json",
             ) from None
         return message
+
+
+def _encode_error(message: Any, media_type: str, error: Exception) -> ProtobufError:
+    """The ProtobufError for a message that could not be written as ``media_type``."""
+    if isinstance(message, type) or getattr(message, "DESCRIPTOR", None) is None:
+        what = f"the class {message.__name__}" if isinstance(message, type) else type(message).__name__
+        return ProtobufError(
+            f"encode_response() needs a protobuf message; got {what}.", type=type(message).__name__
+        )
+    name = _full_name(type(message))
+    # protobuf's messages name fields and limits, never a string field's value
+    return ProtobufError(
+        f"The {name} message cannot be sent as {media_type}: {type(error).__name__}: {_shorten(str(error))}",
+        message_type=name,
+        media_type=media_type,
+        reason=type(error).__name__,
+    )
 
 
 def _full_name(message_type: type[Message]) -> str:

@@ -177,7 +177,7 @@ def decode_outcome(event: dict[str, Any]) -> str:
         assert caught.status_code == 415
         return "415"
     assert caught.status_code == 400
-    assert caught.reason in ("base64", "protobuf", "json", "empty")
+    assert caught.reason in ("base64", "text", "protobuf", "json", "empty")
     return "400"
 
 
