@@ -309,14 +309,14 @@ class _HTTPProblem(Exception):
 _SCALAR_NAMES = {int: "integer", float: "number", bool: "boolean"}
 # What a client sends for numbers in a URL: ASCII digits, no spaces, underscores or other
 # scripts' digits (int() and float() accept all of those), no nan or inf.
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
 
 def _parse_int(text: str) -> int:
-    if _INTEGER.fullmatch(text) is None:
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not (digits.isascii() and digits.isdigit()):  # isdigit() alone admits other scripts' digits
         raise ValueError(text)
     return int(text)  # ValueError beyond the interpreter's digit limit
 
@@ -359,11 +359,11 @@ def _enum_parser(tp: Any) -> tuple[Callable[[str], Any], str]:
         if member is not None:
             return member
         if numeric:
-            try:
-                number: float = _parse_int(text) if _INTEGER.fullmatch(text) else _parse_float(text)
-                return tp(number)
-            except ValueError:
-                pass
+            for parse_number in (_parse_int, _parse_float):  # ints first: exact beyond 2**53
+                try:
+                    return tp(parse_number(text))
+                except ValueError:
+                    pass
         raise ValueError(text)
 
     return parse, f"one of: {allowed}"

@@ -203,18 +203,16 @@ def parse_query_string(raw: str) -> list[tuple[str, str]]:
         >>> parse_query_string("page=1&page=2&tz=%2B00%3A00&q=a+b&flag")
         [('page', '1'), ('page', '2'), ('tz', '+00:00'), ('q', 'a b'), ('flag', '')]
     """
+    pieces = raw.split("&")
+    if "%" not in raw and "+" not in raw:  # nothing to decode: the common case, without a call
+        return [(name, value) for name, _, value in (piece.partition("=") for piece in pieces if piece)]
     from urllib.parse import unquote_plus
 
     pairs: list[tuple[str, str]] = []
-    for piece in raw.split("&"):
-        if not piece:
-            continue
-        name, _, value = piece.partition("=")
-        if "%" in name or "+" in name:
-            name = unquote_plus(name)
-        if "%" in value or "+" in value:
-            value = unquote_plus(value)
-        pairs.append((name, value))
+    for piece in pieces:
+        if piece:
+            name, _, value = piece.partition("=")
+            pairs.append((unquote_plus(name), unquote_plus(value)))
     return pairs
 
 
