@@ -13,15 +13,20 @@ Additions to urllib3's connection pools:
 * every socket read of a response gets only the time left before the attempt's
   absolute deadline (see :func:`mark_attempt`), so a server trickling headers or
   chunk-size lines byte by byte cannot stretch a request past its budget;
+* threads waiting for a free connection are served first come, first served
+  (:class:`FairQueue`), each within its own timeout;
 * :meth:`close` wakes the threads waiting for a free connection of the closed pool
   (they get ``ClosedPoolError`` and move to a new pool) instead of leaving them
   blocked for their whole budget;
 * urllib3's DEBUG request log line loses its query string (it may carry secrets);
-* :func:`warm` opens connections into a pool without sending a request.
+* :func:`warm` opens connections into a pool without sending a request (also into
+  botocore's pools, whose warmed connections it teaches about TLS 1.3 session tickets).
 """
 
 from __future__ import annotations
 
+import _thread
+import collections
 import http.client
 import io
 import logging
@@ -38,6 +43,7 @@ from urllib3.exceptions import (
     ConnectTimeoutError,
     EmptyPoolError,
     HTTPError,
+    LocationValueError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
@@ -57,7 +63,9 @@ __all__ = [
     "ClosedPoolError",
     "ConnectTimeoutError",
     "EmptyPoolError",
+    "FairQueue",
     "HTTPError",
+    "LocationValueError",
     "NewConnectionError",
     "ProtocolError",
     "ReadTimeoutError",
@@ -237,6 +245,81 @@ class KeepAliveHTTPSConnection(_ConnectionMixin, HTTPSConnection):
     response_class = _DeadlineResponse
 
 
+class _Waiter:
+    """A thread waiting in a :class:`FairQueue`: its lock is released when an item is handed to it."""
+
+    __slots__ = ("handed", "item", "lock")
+
+    def __init__(self) -> None:
+        self.lock = _thread.allocate_lock()
+        self.lock.acquire()
+        self.handed = False
+        self.item: Any = None
+
+
+if TYPE_CHECKING:
+    _LifoQueue = queue.LifoQueue[Any]
+else:
+    _LifoQueue = queue.LifoQueue  # typing.Any is not imported at runtime
+
+
+class FairQueue(_LifoQueue):
+    """A pool's queue that serves the threads waiting for a connection in arrival order.
+
+    With ``queue.LifoQueue`` a thread that puts a connection back can take it again at
+    once, ahead of the threads already waiting: they are woken, find the queue empty,
+    and wait again at the back. Under load one request could wait out its whole budget
+    while the others took turns. Here an item put while threads wait is handed to the
+    one that has waited longest, and a thread that arrives while others wait queues
+    behind them. Free connections still go out most recently used first.
+    """
+
+    def __init__(self, maxsize: int = 0) -> None:
+        super().__init__(maxsize)
+        self._waiters: collections.deque[_Waiter] = collections.deque()
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        if timeout is not None and timeout < 0:
+            raise ValueError("'timeout' must be a non-negative number")
+        with self.mutex:
+            if self._qsize() and (not block or not self._waiters):
+                item = self._get()
+                self.not_full.notify()
+                return item
+            if not block or timeout == 0:
+                raise queue.Empty
+            waiter = _Waiter()
+            self._waiters.append(waiter)
+        waiter.lock.acquire(True, -1 if timeout is None else timeout)
+        with self.mutex:
+            if waiter.handed:  # also when the item came just as the wait timed out
+                return waiter.item
+            self._waiters.remove(waiter)
+        raise queue.Empty
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        with self.not_full:  # holds self.mutex
+            if self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.item = item
+                waiter.handed = True
+                waiter.lock.release()
+                return
+            if self.maxsize > 0 and self._qsize() >= self.maxsize:
+                if not block:
+                    raise queue.Full
+                # Unused by urllib3 (it puts without blocking); Queue's semantics, for completeness.
+                end = None if timeout is None else _monotonic() + timeout
+                while self._qsize() >= self.maxsize:
+                    left = None if end is None else end - _monotonic()
+                    if left is not None and left <= 0:
+                        raise queue.Full
+                    self.not_full.wait(left)
+            self._put(item)
+            self.unfinished_tasks += 1
+            self.not_empty.notify()
+
+
 def _wake(pool: queue.LifoQueue[Any]) -> None:
     """Leave the closed marker in a closed pool's queue: every waiter takes it, puts it back, and leaves."""
     while True:  # a second round only when a connection came back in between
@@ -258,6 +341,7 @@ class _PoolMixin:
     """Pool behaviour shared by both schemes (see the module docstring)."""
 
     pool: queue.LifoQueue[Any] | None
+    QueueCls = FairQueue
 
     def close(self) -> None:
         old = self.pool
@@ -386,29 +470,65 @@ def make_pool(
     return KeepAliveHTTPPool(host, port, **kwargs)
 
 
-def warm(pool: HTTPConnectionPool, connections: int, timeout: float) -> int:
+def warm(pool: HTTPConnectionPool, connections: int, timeout: float, *, end: float | None = None) -> int:
     """Have up to ``connections`` connections (TCP and TLS) open in ``pool``; never raises for I/O.
+
+    Args:
+        pool: One of this module's pools, or any urllib3 pool (botocore's).
+        connections: How many connections to have open.
+        timeout: Most seconds for one connect (and for waiting for a free connection).
+        end: A ``time.monotonic()`` value past which no connect may run.
 
     Returns:
         How many of them are open: already open ones count, failed connects do not.
     """
-    taken: list[BaseHTTPConnection] = []
+    taken: list[BaseHTTPConnection | None] = []
     ready = 0
     try:
         for _ in range(connections):
-            conn = pool._get_conn(timeout=timeout)
+            left = timeout if end is None else min(timeout, end - _monotonic())
+            if left <= 0:
+                break
+            conn = pool._get_conn(timeout=left)
             taken.append(conn)
             if conn.is_closed:
-                conn.timeout = timeout
+                conn.timeout = left
                 try:
                     conn.connect()
                 except (HTTPError, OSError):
                     conn.close()
+                    # Not back into the pool: a connection object keeps the settings it was made
+                    # with, and the next request must get a new one, made with the pool's.
+                    taken[-1] = None
                     break
+                if not isinstance(conn, _ConnectionMixin):
+                    _notice_tickets(conn)
             ready += 1
     except (HTTPError, OSError):  # no free connection, closed pool
         pass
     finally:
-        for conn in taken:
-            pool._put_conn(conn)
+        for kept in taken:
+            pool._put_conn(kept)
     return ready
+
+
+_ticket_aware: dict[type, type] = {}
+
+
+def _notice_tickets(conn: BaseHTTPConnection) -> None:
+    """Have a warmed connection of a foreign pool (botocore's) judge its liveness with :func:`alive`.
+
+    urllib3 discards a pooled connection whose socket is readable; a TLS 1.3 server's
+    session tickets make a warmed, never used connection readable, so every warm-up
+    would be thrown away on first use. The connection's class becomes a subclass whose
+    ``is_connected`` (what urllib3's pools ask) consumes such records instead.
+    """
+    cls = type(conn)
+    aware = _ticket_aware.get(cls)
+    if aware is None:
+        aware = _ticket_aware[cls] = type(
+            cls.__name__,
+            (cls,),
+            {"__module__": cls.__module__, "__doc__": cls.__doc__, "is_connected": property(alive)},
+        )
+    conn.__class__ = aware

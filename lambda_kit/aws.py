@@ -17,9 +17,14 @@ to Lambda, each value overridable by keyword:
   Instances (``AWS_LAMBDA_MAX_CONCURRENCY``).
 
 ``client(..., preconnect=True)`` (or :func:`warm`) opens the connection during
-INIT. After a SnapStart restore every client is dropped (its connections and the
-credentials it resolved belong to the snapshot) and the warmed ones are created
-and warmed again. boto3 is imported on the first call, never at import.
+INIT, with the client's own TLS settings (its CA bundle: ``verify=`` or
+``AWS_CA_BUNDLE``), so the first call finds it open and uses it. SnapStart: the
+cached clients' connections are closed before the snapshot; after a restore every
+client made before it is dropped on first use (its connections and the credentials
+it resolved belong to the snapshot; see :func:`lambda_kit.lifecycle.restore_generation`),
+and the warmed ones are created and warmed again during the restore, within
+:data:`lambda_kit.lifecycle.RESTORE_WARM_BUDGET`. No hook is registered per cache.
+boto3 is imported on the first call, never at import.
 
 Example:
     >>> from lambda_kit import aws
@@ -37,6 +42,7 @@ from lambda_kit.exceptions import ConfigurationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, Final
 
 __all__ = ["ClientCache", "clear", "client", "default_config", "warm"]
@@ -44,6 +50,8 @@ __all__ = ["ClientCache", "clear", "client", "default_config", "warm"]
 DEFAULT_CONNECT_TIMEOUT: Final = 2.0
 DEFAULT_READ_TIMEOUT: Final = 10.0
 DEFAULT_MAX_ATTEMPTS: Final = 3
+
+_lifecycle: Any = None  # lambda_kit.lifecycle, imported with the first client (not at import)
 
 
 def _frozen(value: Any) -> Any:
@@ -112,7 +120,7 @@ class ClientCache:
         self._warmed: dict[tuple[Any, ...], tuple[str, str | None, str | None, dict[str, Any]]] = {}
         self._session: Any = None
         self._defaults: dict[str, Any] | None = None
-        self._hooks = False
+        self._generation = 0  # lifecycle's restore generation the clients were made in
 
     def client(
         self,
@@ -169,6 +177,8 @@ class ClientCache:
                 setting="config",
                 value=sorted(config),
             ) from None
+        if self._clients and self._generation != _lifecycle._generation:  # restored since they were made
+            self._renew()
         made = self._clients.get(key)
         if made is None:
             made = self._create(key, service, region, endpoint_url, config)
@@ -186,7 +196,14 @@ class ClientCache:
         endpoint_url: str | None,
         config: dict[str, Any],
     ) -> Any:
+        global _lifecycle
+        if _lifecycle is None:
+            from lambda_kit import lifecycle
+
+            _lifecycle = lifecycle
         with self._lock:  # boto3 sessions are not safe to create clients from concurrently
+            if self._generation != _lifecycle._generation:
+                self._renew()
             made = self._clients.get(key)
             if made is not None:
                 return made
@@ -225,34 +242,36 @@ class ClientCache:
                     value=service,
                 ) from None
             self._clients = {**self._clients, key: made}  # readers never see a dict mid-update
-            if not self._hooks:
-                self._register_hooks()
-            return made
+        _lifecycle._track(self)  # weakly: closed before a snapshot, re-warmed after a restore
+        return made
 
-    def _register_hooks(self) -> None:
-        import weakref
+    def _renew(self) -> None:
+        """Drop the clients made before the latest SnapStart restore (the warmed ones stay listed)."""
+        with self._lock:
+            if self._generation == _lifecycle._generation:
+                return
+            self._generation = _lifecycle._generation
+            self.clear(keep_warmed=True)
 
-        from lambda_kit import lifecycle
+    def _close_for_snapshot(self) -> None:
+        """Before a snapshot (lifecycle calls it): close the clients' connections, keep the clients."""
+        for made in list(self._clients.values()):
+            made.close()  # botocore reconnects on the next call
 
-        this = weakref.ref(self)
+    def _warmups(self) -> list[Callable[[float], object]]:
+        """After a restore (lifecycle calls it): one warm-up per client made with ``preconnect=True``."""
+        import functools
 
-        def after_restore() -> None:
-            cache = this()
-            if cache is not None:
-                cache._restored()
-
-        self._hooks = True
-        lifecycle.on_after_restore(after_restore)
-
-    def _restored(self) -> None:
         with self._lock:
             warmed = list(self._warmed.values())
-        self.clear(keep_warmed=True)
-        for service, region, endpoint_url, config in warmed:
-            try:
-                self.client(service, region=region, endpoint_url=endpoint_url, preconnect=True, **config)
-            except Exception:  # noqa: S112 - a failed re-warm must not fail the restore hook
-                continue
+        return [functools.partial(self._rewarm, *arguments) for arguments in warmed]
+
+    def _rewarm(
+        self, service: str, region: str | None, endpoint_url: str | None, config: dict[str, Any], end: float
+    ) -> bool:
+        """Create the client again and open its connection, no connect running past ``end``."""
+        made = self.client(service, region=region, endpoint_url=endpoint_url, **config)
+        return _warm(made, end)
 
     def clear(self, *, keep_warmed: bool = False) -> None:
         """Close and forget every client (and the boto3 session, so credentials are re-read)."""
@@ -314,6 +333,11 @@ def warm(made: Any) -> bool:
         >>> aws.warm(aws.client("secretsmanager"))  # doctest: +SKIP
         True
     """
+    return _warm(made, None)
+
+
+def _warm(made: Any, end: float | None) -> bool:
+    """:func:`warm`, with no connect running past ``end`` (a ``time.monotonic()`` value)."""
     try:
         endpoint = made._endpoint
         url: str = endpoint.host
@@ -321,8 +345,13 @@ def warm(made: Any) -> bool:
         if http._proxy_config.proxy_url_for(url):
             return False
         pool = http._get_connection_manager(url).connection_from_url(url)
+        # botocore gives a pool its CA bundle (verify= or AWS_CA_BUNDLE) in send(), just
+        # before each request; a connection opened before the first would verify against
+        # no CA at all, fail, and keep those settings for the first real call.
+        http._setup_ssl_cert(pool, url, http._verify)
     except Exception:  # not a botocore client, or botocore changed its insides
         return False
     from lambda_kit import _http_pool
 
-    return _http_pool.warm(pool, 1, float(made.meta.config.connect_timeout or DEFAULT_CONNECT_TIMEOUT)) == 1
+    timeout = float(made.meta.config.connect_timeout or DEFAULT_CONNECT_TIMEOUT)
+    return _http_pool.warm(pool, 1, timeout, end=end) == 1

@@ -13,18 +13,27 @@ Kept connections are what break on Lambda, so the session also handles that:
   peer visibly hung up; a request that fails on a reused connection before any
   response byte arrived is replayed once on a new connection, whatever its method.
 * **SnapStart.** Connections in a snapshot are invalid in every restored copy:
-  pools are closed before a snapshot and after a restore, and the origins warmed
-  with :meth:`Session.warm` are warmed again after the restore.
+  pools are closed before a snapshot, and a session drops the pools of an older
+  restore generation (:func:`lambda_kit.lifecycle.restore_generation`) on first use
+  after a restore. The origins warmed with :meth:`Session.warm` are warmed again
+  during the restore, in parallel and within
+  :data:`lambda_kit.lifecycle.RESTORE_WARM_BUDGET`. A session registers no hook, so
+  sessions made and dropped at will leave nothing behind.
 * **Deadlines.** A request never runs past the invocation's remaining time minus a
   safety margin (and never past the session's ``timeout``): a slow downstream gives
   :class:`~lambda_kit.exceptions.HTTPTimeoutError` while the handler still has time
   to answer, instead of a Lambda timeout. The remaining time comes from an explicit
   ``deadline=`` (seconds left), else from :func:`lambda_kit.lifecycle.remaining_time`,
   which :func:`lambda_kit.lifecycle.track_invocations` and every lambda-kit handler
-  decorator set from the Lambda context.
+  decorator set from the Lambda context. Requests from worker threads (a
+  ``ThreadPoolExecutor`` inside the handler) are bounded by the invocation in flight,
+  or by the earliest deadline when several are.
 * **Retries.** Connect errors, and 429, 502, 503 and 504 answers to idempotent
   requests, are retried with exponential backoff and full jitter, waiting at least
   what ``Retry-After`` asks, within the same time budget.
+* **Fair pools.** Threads waiting for a pooled connection are served in arrival
+  order, each within its own budget: a thread that releases a connection cannot
+  take it straight back while others wait.
 
 It is built on urllib3, which the Lambda Python runtime ships with botocore, so
 it adds nothing to a deployment; urllib3 is imported when the first pool is made.
@@ -158,6 +167,15 @@ def _plain_authority(authority: str) -> bool:
 @functools.lru_cache(maxsize=512)
 def _split(url: str) -> tuple[str, str, int, str]:
     """``(scheme, host, port, target)`` of an absolute http(s) URL; cached per URL string."""
+    bad = _pattern("control").search(url)
+    if bad is not None:  # urllib3 would percent-encode it silently, http.client refuse it with the URL
+        where = "at its end" if bad.end() == len(url) else f"at position {bad.start()}"
+        raise InvalidURLError(
+            f"Cannot request {redact_url(url)!r}: the URL holds {_describe(bad.group())} {where}; "
+            "a URL cannot hold line breaks or control characters (strip a value read from a file, "
+            "or percent-encode it).",
+            url=redact_url(url),
+        )
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
     if not sep or scheme not in ("http", "https"):
@@ -181,7 +199,8 @@ def _split(url: str) -> tuple[str, str, int, str]:
     target = target.partition("#")[0]
     if not target.startswith("/"):
         target = "/" + target
-    if authority.startswith("["):  # [IPv6]:port
+    bracketed = authority.startswith("[")
+    if bracketed:  # [IPv6]:port
         close = authority.find("]")
         host, port_text = authority[1:close], authority[close + 1 :] if close != -1 else ""
         if close == -1 or (port_text and not port_text.startswith(":")):
@@ -192,11 +211,20 @@ def _split(url: str) -> tuple[str, str, int, str]:
     port = 443 if scheme == "https" else 80
     if port_text:
         port = int(port_text) if port_text.isdigit() and port_text.isascii() else 0
-    if not host or not 0 < port < 65536:
+    valid = _pattern("ipv6" if bracketed else "host").match(host)
+    end = valid.end() if valid is not None else 0
+    bad_host = host[end] if end < len(host) else ""
+    if not host or not 0 < port < 65536 or bad_host:
         if "@" in rest:
             raise InvalidURLError(
                 f"Cannot request {redact_url(url)!r}: credentials in the URL are not supported; "
                 "send them in an Authorization header instead.",
+                url=redact_url(url),
+            )
+        if host and bad_host:
+            raise InvalidURLError(
+                f"Cannot request {redact_url(url)!r}: the host holds {_describe(bad_host)}; "
+                "expected a host name or an IP address.",
                 url=redact_url(url),
             )
         raise InvalidURLError(
@@ -204,6 +232,218 @@ def _split(url: str) -> tuple[str, str, int, str]:
             url=redact_url(url),
         )
     return scheme, host.lower(), port, target
+
+
+# Compiled on first use: `re` is not needed to import the module.
+_patterns: dict[str, Any] = {}
+
+
+def _pattern(name: str) -> Any:
+    compiled = _patterns.get(name)
+    if compiled is None:
+        import re
+
+        sources: dict[str, str | bytes] = {
+            # RFC 9110 token: method and header names.
+            "token": r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+",
+            # What a header value may not hold: line breaks, other controls but TAB, DEL,
+            # and (in a str) characters beyond Latin-1, which http.client cannot encode.
+            "bad_value": r"[^\t\x20-\x7e\x80-\xff]",
+            "bad_value_bytes": rb"[^\t\x20-\x7e\x80-\xff]",
+            "control": r"[\x00-\x1f\x7f]",
+            # A host: anything but whitespace and the characters that delimit URL parts.
+            "host": r"[^\s/?#@\[\]<>\"{}|\\^`]+",
+            "ipv6": r"[0-9A-Za-z:.%_~-]+",
+        }
+        compiled = _patterns[name] = re.compile(sources[name])
+    return compiled
+
+
+def _describe(char: str | int) -> str:
+    """A character named for an error message (never the text around it)."""
+    code = char if isinstance(char, int) else ord(char)
+    names = {0x0A: "a line feed (\\n)", 0x0D: "a carriage return (\\r)", 0x00: "a NUL byte"}
+    if code in names:
+        return names[code]
+    if code < 0x20 or code == 0x7F:
+        return f"a control character (U+{code:04X})"
+    if code > 0xFF:
+        return f"a character beyond Latin-1 (U+{code:04X})"
+    return f"the character {chr(code)!r}"
+
+
+def _safe_name(name: str) -> str:
+    """The valid start of a malformed header name: the rest may be a value pasted into it."""
+    match = _pattern("token").match(name)
+    prefix = match.group() if match else ""
+    return prefix[:64]
+
+
+def _check_headers(headers: Mapping[Any, Any]) -> dict[str, Any]:
+    """``headers`` checked for what http.client would reject; ints become text.
+
+    Raises:
+        ConfigurationError: A name that is not an RFC 9110 token, or a value that is not
+            text or holds a line break or control character. The message names the
+            header, never its value (a header often carries a token).
+    """
+    if not hasattr(headers, "items"):
+        raise ConfigurationError(
+            f"Invalid headers of type {type(headers).__name__}; expected a mapping of names to values.",
+            setting="headers",
+        )
+    checked: dict[str, Any] = {}
+    token = _pattern("token").fullmatch
+    for name, value in headers.items():
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if not isinstance(name, str):
+            raise ConfigurationError(
+                f"Invalid header name of type {type(name).__name__}; expected a str.", setting="headers"
+            )
+        if not token(name):
+            prefix = _safe_name(name)
+            bad = name[len(prefix)] if len(prefix) < len(name) else ""
+            what = "is empty" if not name else f"holds {_describe(bad)} after {prefix!r}"
+            raise ConfigurationError(
+                f"Invalid header name: it {what}; a name is letters, digits and !#$%&'*+-.^_`|~ only "
+                "(put the value in the value, not in the name).",
+                setting="headers",
+                header=prefix,
+            )
+        if isinstance(value, str):
+            bad_match = _pattern("bad_value").search(value)
+        elif isinstance(value, bytes):
+            bad_match = _pattern("bad_value_bytes").search(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+            bad_match = None
+        else:
+            hint = " (leave the header out instead)" if value is None else ""
+            raise ConfigurationError(
+                f"Invalid value for header {name!r}: a {type(value).__name__}{hint}; "
+                "expected a str, bytes or int.",
+                setting="headers",
+                header=name,
+            )
+        if bad_match is not None:
+            char = bad_match.group()[0]
+            where = "at its end" if bad_match.end() == len(value) else f"at position {bad_match.start()}"
+            if isinstance(char, str) and ord(char) > 0xFF:
+                advice = (
+                    "header values are Latin-1 text: encode other text first (percent-encoding, RFC 8187)."
+                )
+            else:
+                advice = (
+                    "header values cannot hold line breaks or control characters; if the value was read "
+                    "from a file or a variable, strip it (value.strip())."
+                )
+            raise ConfigurationError(
+                f"Invalid value for header {name!r}: it holds {_describe(char)} {where}; {advice}",
+                setting="headers",
+                header=name,
+            )
+        checked[name] = value
+    return checked
+
+
+def _check_method(method: object) -> str:
+    if isinstance(method, str) and _pattern("token").fullmatch(method):
+        return method.upper()
+    shown = repr(method)[:40] if isinstance(method, str) else f"a {type(method).__name__}"
+    raise ConfigurationError(
+        f"Invalid HTTP method {shown}; expected a token such as 'GET' or 'POST'.", setting="method"
+    )
+
+
+def _query(params: Any) -> str:
+    """``params`` as a query string, encoded as requests does.
+
+    A list or tuple value repeats the name (``ids=1&ids=2``); ``None``, alone or in a
+    list, is left out; ``True``/``False`` are sent as ``true``/``false``; bytes are
+    percent-encoded as they are; other scalars as ``str()``. ``params`` is a mapping,
+    or a list or tuple of ``(name, value)`` pairs (names may repeat).
+
+    Raises:
+        ConfigurationError: ``params`` is not a mapping or sequence of pairs, or a value
+            is a container other than a list or tuple. The message names the
+            parameter, never its value.
+
+    Example:
+        >>> _query({"ids": [1, 2], "q": None, "debug": True})
+        'ids=1&ids=2&debug=true'
+    """
+    from urllib.parse import quote_plus
+
+    if hasattr(params, "items"):
+        pairs = list(params.items())
+    elif isinstance(params, (list, tuple)):
+        pairs = list(params)
+        for index, pair in enumerate(pairs):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ConfigurationError(
+                    f"Invalid params: item {index} is a {type(pair).__name__}, not a (name, value) pair.",
+                    setting="params",
+                )
+    else:
+        raise ConfigurationError(
+            f"Invalid params of type {type(params).__name__}; expected a mapping or a list of "
+            "(name, value) pairs (put a ready query string in the URL instead).",
+            setting="params",
+        )
+    parts: list[str] = []
+    for name, value in pairs:
+        if isinstance(name, int) and not isinstance(name, bool):
+            name = str(name)
+        if not isinstance(name, (str, bytes)):
+            raise ConfigurationError(
+                f"Invalid query parameter name of type {type(name).__name__}; expected a str.",
+                setting="params",
+            )
+        key = quote_plus(name)
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if item is None:
+                continue
+            if item is True or item is False:
+                text: str | bytes = "true" if item else "false"
+            elif isinstance(item, (str, bytes)):
+                text = item
+            elif isinstance(item, bytearray):
+                text = bytes(item)
+            elif hasattr(item, "__iter__"):  # a dict, a set, a nested list: no one encoding fits
+                raise ConfigurationError(
+                    f"Invalid value for query parameter {str(name)[:64]!r}: a {type(item).__name__}; "
+                    "expected a str, bytes, int, float, bool, None, or a list or tuple of them.",
+                    setting="params",
+                    parameter=str(name)[:64],
+                )
+            else:
+                text = str(item)
+            parts.append(f"{key}={quote_plus(text)}")
+    return "&".join(parts)
+
+
+def _body_bytes(body: object) -> bytes | None:
+    """A request body as bytes; anything but bytes, a buffer or text is a clear error."""
+    if body is None or type(body) is bytes:
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)  # one bytes object, whatever buffer came in
+    raise ConfigurationError(
+        f"Invalid body of type {type(body).__name__}; expected bytes or str "
+        "(send a dict or a list with json=).",
+        setting="body",
+    )
+
+
+def _with_query(url: str, query: str) -> str:
+    """``url`` with ``query`` added to any query it has (a fragment is never sent)."""
+    url = url.partition("#")[0]
+    if "?" not in url:
+        return f"{url}?{query}"
+    return f"{url}{'' if url.endswith(('?', '&')) else '&'}{query}"
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -338,7 +578,7 @@ class Session:
         backoff_max: Cap of one backoff wait in seconds (default 2).
         deadline_margin: Seconds kept free before the invocation's deadline for the
             handler to answer (``LAMBDA_KIT_HTTP_DEADLINE_MARGIN``, default 0.25).
-        headers: Headers sent with every request.
+        headers: Headers sent with every request (checked now: see :meth:`request`).
         pool_maxsize: Connections kept per origin; threads beyond it wait for a free
             one (``LAMBDA_KIT_HTTP_POOL_MAXSIZE``; default 10, or the function's
             concurrency on Lambda Managed Instances).
@@ -347,7 +587,8 @@ class Session:
         preconnect: Open a connection to ``base_url`` now (see :meth:`warm`).
 
     Raises:
-        ConfigurationError: A setting (argument or variable) is out of range.
+        ConfigurationError: A setting (argument or variable) is out of range, or a
+            header is invalid.
 
     Example:
         >>> from lambda_kit.http import Session
@@ -437,7 +678,7 @@ class Session:
             _split(base_url)  # fails now, at INIT, on a malformed base URL
             base_url = base_url.rstrip("/")
         self.base_url = base_url
-        self._headers: dict[str, str] = dict(headers or {})
+        self._headers: dict[str, Any] = _check_headers(headers) if headers else {}
         self._ca_certs = ca_certs
         self._ssl_context = ssl_context
         self._pools: dict[tuple[str, str, int], HTTPConnectionPool] = {}
@@ -446,26 +687,14 @@ class Session:
         self._sleep: Callable[[float], None] = time.sleep
         self._tls: ssl.SSLContext | None = None
 
-        import weakref
-
         from lambda_kit import lifecycle
 
         self._remaining = lifecycle.remaining_time
-        this = weakref.ref(self)
-
-        def before_snapshot() -> None:
-            session = this()
-            if session is not None:
-                session.close()
-
-        def after_restore() -> None:
-            session = this()
-            if session is not None:
-                session.close()
-                session._rewarm()
-
-        lifecycle.on_before_snapshot(before_snapshot)
-        lifecycle.on_after_restore(after_restore)
+        # No SnapStart hooks of its own (a session made per invocation would leak them):
+        # pools are renewed by restore generation, and lifecycle tracks the session weakly
+        # once it has a pool, to close it before a snapshot and re-warm it after a restore.
+        self._lifecycle = lifecycle
+        self._generation = lifecycle._generation
         if preconnect:
             if base_url is None:
                 raise ConfigurationError(
@@ -492,18 +721,56 @@ class Session:
                     context = self._ssl_context or self._tls
                     if context is None:
                         context = self._tls = _http_pool.tls_context(self._ca_certs)
-                pool = _http_pool.make_pool(
-                    scheme,
-                    host,
-                    port,
-                    maxsize=self.pool_maxsize,
-                    connect_timeout=self.connect_timeout,
-                    read_timeout=self.read_timeout or self.timeout,
-                    headers=self._headers,
-                    ssl_context=context,
-                )
+                try:
+                    pool = _http_pool.make_pool(
+                        scheme,
+                        host,
+                        port,
+                        maxsize=self.pool_maxsize,
+                        connect_timeout=self.connect_timeout,
+                        read_timeout=self.read_timeout or self.timeout,
+                        headers=self._headers,
+                        ssl_context=context,
+                    )
+                except _http_pool.LocationValueError:  # a host urllib3 cannot normalise (IDNA)
+                    origin = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+                    raise InvalidURLError(
+                        f"Cannot request {origin!r}: the host is not a valid host name.", url=origin
+                    ) from None
                 self._pools = {**self._pools, key: pool}  # readers never see a dict mid-update
+        self._lifecycle._track(self)
         return pool
+
+    def _renew(self) -> None:
+        """Drop the pools made before the latest SnapStart restore: their sockets are the snapshot's."""
+        with self._lock:
+            generation = self._lifecycle._generation
+            if self._generation == generation:
+                return
+            self._generation = generation
+            pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            pool.close()
+
+    def _close_for_snapshot(self) -> None:
+        """Before a snapshot (lifecycle calls it): no socket goes into the snapshot."""
+        self.close()
+
+    def _warmups(self) -> list[Callable[[float], object]]:
+        """After a restore (lifecycle calls it): one warm-up per warmed origin, run in parallel."""
+        with self._lock:
+            warmed = list(self._warmed.items())
+        return [functools.partial(self._warm_until, origin, connections) for origin, connections in warmed]
+
+    def _warm_until(self, origin: str, connections: int, end: float) -> int:
+        """Warm ``origin`` again, every connect cut at ``end`` (a ``time.monotonic()`` value)."""
+        if self._generation != self._lifecycle._generation:
+            self._renew()
+        from lambda_kit import _http_pool
+
+        scheme, host, port, _ = _split(origin)
+        pool = self._pool((scheme, host, port))
+        return _http_pool.warm(pool, connections, self.connect_timeout, end=end)
 
     def _forget(self, key: tuple[str, str, int], pool: HTTPConnectionPool) -> None:
         with self._lock:
@@ -554,6 +821,8 @@ class Session:
                 setting="connections",
                 value=connections,
             )
+        if self._generation != self._lifecycle._generation:
+            self._renew()
         scheme, host, port, _ = _split(self._absolute(url))
         pool = self._pool((scheme, host, port))
         from lambda_kit import _http_pool
@@ -563,19 +832,11 @@ class Session:
             self._warmed[origin] = max(connections, self._warmed.get(origin, 0))
         return _http_pool.warm(pool, connections, self.connect_timeout)
 
-    def _rewarm(self) -> None:
-        with self._lock:
-            warmed = list(self._warmed.items())
-        for origin, connections in warmed:
-            try:
-                self.warm(origin, connections=connections)
-            except Exception:  # noqa: S112 - after a restore, a failed warm-up must not fail the hook
-                continue
-
     def close(self) -> None:
         """Close every pooled connection. The session stays usable and reconnects on demand.
 
-        Runs automatically before a SnapStart snapshot and after a restore.
+        Runs automatically before a SnapStart snapshot; after a restore, the pools of
+        the snapshot are dropped on first use.
         """
         with self._lock:
             pools, self._pools = self._pools, {}
@@ -626,7 +887,7 @@ class Session:
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
         json: Any = _NO_JSON,
-        body: bytes | str | None = None,
+        body: bytes | bytearray | memoryview | str | None = None,
         timeout: float | None = None,
         deadline: float | None = None,
         idempotent: bool | None = None,
@@ -642,10 +903,15 @@ class Session:
         Args:
             method: The HTTP method (any case).
             url: An absolute URL, or a path joined to ``base_url``.
-            params: Query parameters appended to the URL.
-            headers: Extra headers for this request (over the session's).
+            params: Query parameters added to the URL's query: a mapping, or a list of
+                ``(name, value)`` pairs. A list or tuple value repeats the name
+                (``{"ids": [1, 2]}`` sends ``ids=1&ids=2``), ``None`` is left out,
+                ``True``/``False`` are sent as ``true``/``false``, bytes as they are.
+            headers: Extra headers for this request (over the session's). Values are
+                ``str``, ``bytes`` or ``int``.
             json: A value sent as a JSON body with ``Content-Type: application/json``.
-            body: Raw body bytes (a ``str`` is sent as UTF-8); exclusive with ``json``.
+            body: Raw body bytes (``bytes``, ``bytearray`` or ``memoryview``; a ``str`` is
+                sent as UTF-8); exclusive with ``json``.
             timeout: This request's own timeout in seconds, instead of the session's.
             deadline: Seconds left in the invocation, as
                 ``context.get_remaining_time_in_millis() / 1000``; the margin is
@@ -663,9 +929,14 @@ class Session:
             HTTPTimeoutError: The budget ran out, or was already spent before sending.
             HTTPConnectionError: No connection, TLS failure, or the connection was lost
                 and the request could not safely be retried.
-            InvalidURLError: The URL is not an http(s) URL with a host.
-            ConfigurationError: ``timeout`` or ``deadline`` is not a finite number, or
-                both ``json`` and ``body`` were given.
+            InvalidURLError: The URL is not an http(s) URL with a valid host, or holds a
+                line break or another control character.
+            ConfigurationError: ``timeout`` or ``deadline`` is not a finite number, both
+                ``json`` and ``body`` were given, ``body`` is not bytes or text, the
+                method is not a token, a header
+                name or value is invalid (a line break, a control character, a type
+                other than str/bytes/int: the message names the header, never its
+                value), or ``params`` cannot be encoded.
 
         Example:
             >>> api = Session("https://api.example.com")
@@ -673,6 +944,8 @@ class Session:
             <Response [201] POST https://api.example.com/orders>
         """
         start = time.monotonic()
+        if self._generation != self._lifecycle._generation:  # restored from a snapshot since
+            self._renew()
         budget = self.timeout
         limit = "timeout"
         if timeout is not None:
@@ -694,19 +967,20 @@ class Session:
         if deadline is not None and deadline - self.deadline_margin < budget:
             budget = deadline - self.deadline_margin
             limit = "deadline"
-        method = method.upper()
+        method = _check_method(method)
         if self.base_url is not None:
             url = self._absolute(url)
         if params:
-            from urllib.parse import urlencode
-
-            url = url.partition("#")[0]  # a fragment is never sent; the query goes before it
-            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+            query = _query(params)
+            if query:
+                url = _with_query(url, query)
         scheme, host, port, target = _split(url)
         if budget <= 0:
             raise self._timeout_error(method, url, budget, 0, limit, before=True)
 
         send_headers = self._headers
+        if headers:
+            headers = _check_headers(headers)
         data: bytes | None
         if json is not _NO_JSON:
             if body is not None:
@@ -718,7 +992,7 @@ class Session:
             data = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
             send_headers = {"Content-Type": "application/json", **send_headers, **(headers or {})}
         else:
-            data = body.encode() if isinstance(body, str) else body
+            data = _body_bytes(body)
             if headers:
                 send_headers = {**send_headers, **headers}
         retry_ok = method in IDEMPOTENT_METHODS if idempotent is None else idempotent

@@ -8,7 +8,7 @@ is snapshotted, and many environments are *restored* from that snapshot, so
 anything unique or connected (random seeds, sockets, credentials) made during INIT
 must be rebuilt after a restore.
 
-This module tracks both:
+This module tracks all of it:
 
 * :func:`is_cold_start` is ``True`` exactly during the first invocation of the
   environment (also when that invocation raises) and ``False`` in every later one.
@@ -18,9 +18,16 @@ This module tracks both:
   through ``snapshot_restore_py`` where it is importable (the Lambda Python 3.12+
   runtime ships it) and are kept in a local registry in every case, so tests can
   fire them with :func:`lambda_kit.testing.simulate_snapshot` and
-  :func:`lambda_kit.testing.simulate_restore`. lambda-kit's caches and pools use
-  these hooks to reset themselves after a restore. After a restore, the next
-  invocation counts as a cold start again: it is the first of a new environment.
+  :func:`lambda_kit.testing.simulate_restore`. lambda-kit's own caches and pools use
+  :func:`restore_generation` instead: it counts restores, and they drop what they
+  made in an older generation on first use (nothing to register, so nothing leaks).
+  After a restore, the next invocation counts as a cold start again: it is the first
+  of a new environment.
+* :func:`remaining_time` is the time left before the invocation's deadline. A thread
+  with no invocation of its own (a ``ThreadPoolExecutor`` worker: threads do not
+  inherit context variables) gets the deadline of the one invocation in flight in
+  the process or, when several are (Lambda Managed Instances), the earliest of
+  theirs, so work done for a handler never outlives it.
 
 Example:
     >>> from lambda_kit import lifecycle
@@ -44,12 +51,20 @@ from lambda_kit._util import is_coroutine_function
 TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations need none of it
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, Literal, ParamSpec, TypeAlias, TypeVar
+    from typing import Any, Literal, ParamSpec, Protocol, TypeAlias, TypeVar
 
     P = ParamSpec("P")
     R = TypeVar("R")
     Hook = TypeVar("Hook", bound=Callable[[], object])
     Phase: TypeAlias = Literal["before_snapshot", "after_restore"]
+
+    class _Resource(Protocol):
+        """What lambda-kit's pools and caches offer the SnapStart dispatcher (see ``_track``)."""
+
+        def _close_for_snapshot(self) -> None: ...
+
+        def _warmups(self) -> list[Callable[[float], object]]: ...
+
 
 __all__ = [
     "InvocationToken",
@@ -59,6 +74,7 @@ __all__ = [
     "on_after_restore",
     "on_before_snapshot",
     "remaining_time",
+    "restore_generation",
     "start_invocation",
     "start_invocation_for",
     "track_invocations",
@@ -76,12 +92,32 @@ _current: contextvars.ContextVar[tuple[str, float | None, object] | None] = cont
     "lambda_kit_invocation", default=None
 )
 _anonymous_ids = itertools.count(1)
+# Every invocation in flight in the process, by id() of the token that started it (alive
+# until the invocation ends). A thread that runs no invocation of its own (an executor's worker:
+# threads start with an empty context) takes its deadline from these. Atomic dict operations.
+_inflight: dict[int, tuple[str, float | None, object]] = {}
 
 _hooks: dict[Phase, list[Callable[[], object]]] = {
     "before_snapshot": [],
     "after_restore": [],
 }
 _runtime_registered = False
+
+# SnapStart restores this process has gone through. Caches remember the generation they
+# were filled in and drop what is older on first use: no per-object hook, nothing leaks.
+_generation = 0
+# lambda-kit's pools and caches, held weakly: closed before a snapshot, re-warmed after a
+# restore (see _track). Made on first use.
+_resources: Any = None
+
+RESTORE_WARM_BUDGET = 1.0
+"""Seconds the after-restore dispatcher gives lambda-kit's re-warming, all of it at once.
+
+Warm-ups (TCP + TLS connects to the origins warmed during INIT) run in parallel
+threads, alongside the after-restore hooks, and every connect is cut at this budget:
+a stalled server cannot push restore past Lambda's 10 s limit. What is not warm by
+then connects on first use.
+"""
 
 
 if TYPE_CHECKING:
@@ -125,12 +161,15 @@ def _enter(entry: tuple[str, float | None, object]) -> InvocationToken:
         with _lock:
             if _first is None:
                 _first = entry
-    return _current.set(entry)
+    token = _current.set(entry)
+    _inflight[id(token)] = entry
+    return token
 
 
 def end_invocation(token: InvocationToken) -> None:
     """Mark the end of the invocation that :func:`start_invocation` returned ``token`` for."""
-    _current.reset(token)
+    _current.reset(token)  # raises for a token of another context: then nothing is forgotten
+    _inflight.pop(id(token), None)  # an inner start of the same invocation has no entry of its own
 
 
 def current_request_id() -> str | None:
@@ -144,11 +183,46 @@ def remaining_time() -> float | None:
 
     Known inside a handler wrapped by :func:`track_invocations` (or any lambda-kit
     handler decorator) that received a Lambda context. Never negative.
+
+    A thread that runs no invocation of its own, such as a ``ThreadPoolExecutor``
+    worker (threads do not inherit context variables), gets:
+
+    * the remaining time of the invocation in flight, when there is exactly one;
+    * the smallest remaining time among them, when several are in flight (Lambda
+      Managed Instances): the worker may be serving any of them, and must not outlive
+      the one that ends first;
+    * ``None`` when none is.
+
+    To give a worker exactly its own invocation, run it in a copy of the handler's
+    context: ``executor.submit(contextvars.copy_context().run, work, item)``
+    (``asyncio.to_thread`` does this already).
+
+    Example:
+        >>> from concurrent.futures import ThreadPoolExecutor
+        >>> from lambda_kit import lifecycle
+        >>> @lifecycle.track_invocations
+        ... def handler(event: dict, context: object) -> list:
+        ...     with ThreadPoolExecutor(4) as pool:  # each worker sees the handler's deadline
+        ...         return list(pool.map(lambda _: lifecycle.remaining_time(), range(4)))
     """
     current = _current.get()
     if current is None:
-        return None
-    _, deadline, context = current
+        return _earliest_remaining() if _inflight else None
+    return _remaining_of(current)
+
+
+def _earliest_remaining() -> float | None:
+    """The smallest remaining time among the invocations in flight (``None`` if none is known)."""
+    earliest: float | None = None
+    for entry in tuple(_inflight.values()):  # a copy, made in one C call: other threads change it
+        left = _remaining_of(entry)
+        if left is not None and (earliest is None or left < earliest):
+            earliest = left
+    return earliest
+
+
+def _remaining_of(entry: tuple[str, float | None, object]) -> float | None:
+    _, deadline, context = entry
     if deadline is not None:
         return max(0.0, deadline - time.monotonic())
     if context is None:
@@ -193,7 +267,9 @@ def start_invocation_for(context: object) -> InvocationToken:
         with _lock:
             if _first is None:
                 _first = entry
-    return _current.set(entry)
+    token = _current.set(entry)
+    _inflight[id(token)] = entry
+    return token
 
 
 def track_invocations(handler: Callable[P, R]) -> Callable[P, R]:
@@ -263,6 +339,45 @@ def wrap_invocation(
     return wrapper
 
 
+def restore_generation() -> int:
+    """How many SnapStart restores this process has gone through: 0 until the first.
+
+    A cache of connected or unique things made during INIT (clients, sessions, seeded
+    generators) can remember the generation it was filled in and drop its contents on
+    first use once the generation has moved on. Unlike an :func:`on_after_restore`
+    hook, nothing is registered, so a cache that is garbage-collected leaves nothing
+    behind. lambda-kit's HTTP sessions and boto3 client cache work this way.
+
+    Example:
+        >>> from lambda_kit import lifecycle
+        >>> class Connections:
+        ...     def __init__(self) -> None:
+        ...         self.generation, self.made = lifecycle.restore_generation(), {}
+        ...
+        ...     def get(self, name: str) -> object:
+        ...         if self.generation != lifecycle.restore_generation():  # restored since
+        ...             self.generation, self.made = lifecycle.restore_generation(), {}
+        ...         return self.made.setdefault(name, object())
+    """
+    return _generation
+
+
+def _track(resource: _Resource) -> None:
+    """Have the SnapStart dispatcher close ``resource`` before a snapshot and re-warm it after a restore.
+
+    Held weakly: a resource that is garbage-collected drops out by itself. Adding the
+    same resource again changes nothing.
+    """
+    global _resources
+    if _resources is None:
+        with _lock:
+            if _resources is None:
+                import weakref
+
+                _resources = weakref.WeakSet()
+    _resources.add(resource)
+
+
 def on_before_snapshot(hook: Hook) -> Hook:
     """Register ``hook`` to run before a SnapStart snapshot is taken (a decorator too).
 
@@ -315,13 +430,33 @@ def _ensure_runtime_hooks() -> None:
 def _run_hooks(phase: Phase) -> None:
     """Run every hook of ``phase``; raise :class:`LifecycleHookError` if any failed.
 
+    Before a snapshot, lambda-kit's tracked pools are closed first. After a restore,
+    the cold-start tracking is reset and the restore generation moves on first; then
+    the re-warming of tracked pools starts in parallel threads, the hooks run, and the
+    dispatcher waits for the warm-ups only until :data:`RESTORE_WARM_BUDGET` has passed.
+
     Every hook runs even when an earlier one raised, so one broken pool cannot stop
     the others from reconnecting.
     """
-    global _first
+    global _first, _generation
+    # The WeakSet's own set of references, copied in one C call: iterating the WeakSet while
+    # another thread adds to it would raise.
+    refs = list(_resources.data) if _resources is not None else []
+    resources: list[_Resource] = [kept for kept in (ref() for ref in refs) if kept is not None]
+    warming: list[Any] = []
+    end = 0.0
     if phase == "after_restore":
         with _lock:
             _first = None
+            _generation += 1
+        end = time.monotonic() + RESTORE_WARM_BUDGET
+        warming = _start_warmups(resources, end)
+    else:
+        for resource in resources:
+            try:
+                resource._close_for_snapshot()
+            except Exception:  # noqa: S112 - best effort: a restored copy drops a stale socket anyway
+                continue
     with _lock:
         hooks = list(_hooks[phase])
     failures: list[BaseException] = []
@@ -330,6 +465,8 @@ def _run_hooks(phase: Phase) -> None:
             hook()
         except Exception as error:  # collected and re-raised below
             failures.append(error)
+    for thread in warming:
+        thread.join(max(0.0, end - time.monotonic()))  # never past the budget
     if failures:
         from lambda_kit.exceptions import LifecycleHookError  # loaded only when a hook failed
 
@@ -342,11 +479,51 @@ def _run_hooks(phase: Phase) -> None:
         ) from failures[0]
 
 
+def _start_warmups(resources: list[_Resource], end: float) -> list[Any]:
+    """Start every tracked resource's warm-ups, one daemon thread each; return the threads.
+
+    Each warm-up is given ``end`` (a ``time.monotonic()`` value) and cuts its connects
+    there; one that raises is ignored (best effort: the first request reports it).
+    """
+    if end <= time.monotonic():  # RESTORE_WARM_BUDGET <= 0: re-warming is off
+        return []
+    warmups: list[Callable[[float], object]] = []
+    for resource in resources:
+        try:
+            warmups.extend(resource._warmups())
+        except Exception:  # noqa: S112 - best effort, as above
+            continue
+    if not warmups:
+        return []
+    import threading  # only restores that re-warm need it
+
+    threads = []
+    for warmup in warmups:
+        thread = threading.Thread(
+            target=_warm_quietly, args=(warmup, end), name="lambda-kit-rewarm", daemon=True
+        )
+        thread.start()
+        threads.append(thread)
+    return threads
+
+
+def _warm_quietly(warmup: Callable[[float], object], end: float) -> None:
+    try:
+        warmup(end)
+    except Exception:  # noqa: S110 - best effort: the first request reports an unreachable origin
+        pass
+
+
 def _reset_for_tests() -> None:
-    """Forget every invocation and hook (used by lambda_kit.testing)."""
+    """Forget every invocation and hook (used by lambda_kit.testing).
+
+    lambda-kit's own pools and caches stay tracked and the restore generation keeps
+    counting: they renew themselves by generation, not through the forgotten hooks.
+    """
     global _first, _runtime_registered
     with _lock:
         _first = None
         _runtime_registered = False
+        _inflight.clear()
         for hooks in _hooks.values():
             hooks.clear()

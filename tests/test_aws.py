@@ -21,7 +21,7 @@ from lambda_kit import aws
 from lambda_kit.emulator import AwsStandIn
 from lambda_kit.emulator._tls import TLSServer
 from lambda_kit.exceptions import ConfigurationError
-from lambda_kit.testing import simulate_restore
+from lambda_kit.testing import simulate_restore, simulate_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -247,3 +247,146 @@ def test_region_name_in_config_is_the_region(cache: aws.ClientCache) -> None:
     with pytest.raises(ConfigurationError, match="pass only region=") as caught:
         cache.client("sqs", region="us-east-1", region_name="eu-west-1")
     assert caught.value.context["setting"] == "region_name"
+
+
+# -- issue 11: pre-connect over HTTPS, restores, hooks ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_front(aws: AwsStandIn) -> Iterator[TLSServer]:
+    """moto behind a keep-alive HTTPS front (TLS 1.3) with a self-signed certificate."""
+    from lambda_kit.emulator._tls import temporary_certificate
+
+    cert, key, directory = temporary_certificate()
+    with directory, TLSServer(cert, key, upstream=aws.endpoint_url) as front:
+        yield front
+
+
+@pytest.fixture
+def https_front(tls_front: TLSServer, monkeypatch: pytest.MonkeyPatch) -> TLSServer:
+    assert tls_front.cert is not None
+    monkeypatch.setenv("AWS_CA_BUNDLE", tls_front.cert)  # how botocore learns the CA
+    tls_front.reset()
+    return tls_front
+
+
+def test_preconnect_over_https_makes_the_first_call_use_the_warmed_connection(
+    cache: aws.ClientCache, https_front: TLSServer
+) -> None:
+    client = cache.client(
+        "secretsmanager",
+        endpoint_url=https_front.base_url,
+        preconnect=True,
+        retries={"total_max_attempts": 1},  # the first attempt has to succeed
+    )
+    front_wait(https_front, 1)
+
+    # (The warm-up verified against no CA at all, failed, and its connection object went back
+    # into the pool with those settings: the first call failed with SSLError. A warm-up that
+    # did connect was then thrown away: its TLS 1.3 session tickets made it look dropped.)
+    client.list_secrets()
+    client.list_secrets()
+
+    assert len(https_front.requests) == 2
+    assert https_front.connections == 1
+
+
+def test_warm_uses_the_ca_bundle_of_a_client_made_by_hand(
+    credentials: None, https_front: TLSServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from botocore.config import Config
+
+    assert https_front.cert is not None
+    monkeypatch.delenv("AWS_CA_BUNDLE")  # only verify= names the CA here
+    client = boto3.session.Session().client(
+        "secretsmanager",
+        region_name="us-east-1",
+        endpoint_url=https_front.base_url,
+        verify=https_front.cert,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    try:
+        assert aws.warm(client) is True
+        front_wait(https_front, 1)
+        client.list_secrets()
+        assert https_front.connections == 1
+    finally:
+        client.close()
+
+
+def test_restore_rewarms_over_https_and_the_rebuilt_client_uses_that_connection(
+    cache: aws.ClientCache, https_front: TLSServer
+) -> None:
+    before = cache.client(
+        "secretsmanager",
+        endpoint_url=https_front.base_url,
+        preconnect=True,
+        retries={"total_max_attempts": 1},
+    )
+    front_wait(https_front, 1)
+
+    simulate_restore()
+    front_wait(https_front, 2)  # re-warmed during the restore
+
+    rebuilt = cache.client(
+        "secretsmanager", endpoint_url=https_front.base_url, retries={"total_max_attempts": 1}
+    )
+    assert rebuilt is not before
+    rebuilt.list_secrets()
+    assert https_front.connections == 2
+
+
+def test_snapshot_closes_the_cached_clients_connections_and_keeps_the_clients(
+    cache: aws.ClientCache, front: TLSServer
+) -> None:
+    client = cache.client("secretsmanager", endpoint_url=front.base_url)
+    client.list_secrets()
+
+    simulate_snapshot()
+
+    assert cache.client("secretsmanager", endpoint_url=front.base_url) is client
+    client.list_secrets()
+    assert front.connections == 2  # the snapshot held no open socket
+
+
+def test_restore_after_reset_lifecycle_still_rebuilds_cached_clients(credentials: None) -> None:
+    from lambda_kit.testing import reset_lifecycle
+
+    try:
+        before = aws.client("sqs", endpoint_url="http://127.0.0.1:9")
+        reset_lifecycle()  # forgets every hook, as test suites do between tests
+
+        simulate_restore()
+
+        # (The shared cache had registered its hook once, and never again after the reset.)
+        assert aws.client("sqs", endpoint_url="http://127.0.0.1:9") is not before
+    finally:
+        aws.clear()
+
+
+def test_client_caches_made_and_dropped_leave_no_hooks_behind(credentials: None) -> None:
+    import gc
+
+    from lambda_kit import lifecycle
+
+    hooks_before = {phase: len(hooks) for phase, hooks in lifecycle._hooks.items()}
+    for _ in range(20):
+        aws.ClientCache().client("sqs", endpoint_url="http://127.0.0.1:9")
+    gc.collect()
+
+    # (Each cache registered an after-restore hook that nothing removed.)
+    assert {phase: len(hooks) for phase, hooks in lifecycle._hooks.items()} == hooks_before
+    assert not [
+        kept
+        for kept in lifecycle._resources
+        if isinstance(kept, aws.ClientCache) and kept is not aws._clients
+    ]
+
+
+def test_a_renewal_that_finds_nothing_to_do_keeps_the_clients(cache: aws.ClientCache) -> None:
+    client = cache.client("sqs", endpoint_url="http://127.0.0.1:9")
+
+    cache._renew()
+
+    assert cache.client("sqs", endpoint_url="http://127.0.0.1:9") is client

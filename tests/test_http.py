@@ -1253,3 +1253,254 @@ def test_pool_internals_for_deadlines_writes_and_closing(
     _http_pool.install_log_filter()
     logger = logging.getLogger("urllib3.connectionpool")
     assert sum(isinstance(kept, _http_pool.RedactQueries) for kept in logger.filters) == 1
+
+
+# -- issue 11: fair pools, hooks that leak, bounded restores ------------------------------
+
+
+def threads_waiting(queue: Any) -> int:
+    """Threads blocked in a pool's queue (FairQueue's waiters; a plain Queue's condition waiters)."""
+    waiters = getattr(queue, "_waiters", None)
+    if waiters is None:
+        waiters = queue.not_empty._waiters
+    return len(waiters)
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    for _ in range(2000):  # bounded: 10 s at most
+        if condition():
+            return
+        time.sleep(0.005)
+    raise AssertionError("condition not reached")
+
+
+def test_threads_waiting_for_a_connection_are_served_in_arrival_order(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, pool_maxsize=1)
+    session.get("/ok")
+    (pool,) = session._pools.values()
+    queue = pool.pool
+    held = pool._get_conn()
+    order: list[str] = []
+
+    def wait(name: str) -> None:
+        conn = pool._get_conn(timeout=5)
+        order.append(name)
+        pool._put_conn(conn)
+
+    waiters: list[threading.Thread] = []
+    for name in ("first", "second", "third"):
+        waiter = threading.Thread(target=wait, args=(name,))
+        waiter.start()
+        waiters.append(waiter)
+        wait_for(lambda: threads_waiting(queue) == len(waiters))  # queued in this order
+
+    pool._put_conn(held)
+    again = pool._get_conn(timeout=5)  # the thread that gave it back asks again at once
+    order.append("releaser")
+    pool._put_conn(again)
+    for waiter in waiters:
+        waiter.join()
+
+    # (A LifoQueue let the releaser take it straight back; a woken waiter that found the
+    # queue empty again went to the back of the line: one request waited a whole 5 s run.)
+    assert order == ["first", "second", "third", "releaser"]
+    assert session.get("/ok").status == 200
+
+
+def test_eight_threads_on_a_pool_of_two_are_all_served(server: TLSServer) -> None:
+    session = Session(server.base_url, ca_certs=server.cert, pool_maxsize=2, timeout=5)
+    served: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            for _ in range(15):
+                session.get("/ok")
+                with lock:
+                    served.append(1)
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors
+    assert len(served) == 120
+    assert server.connections <= 2
+
+
+def test_fair_queue_keeps_queue_semantics() -> None:
+    from queue import Empty, Full
+
+    from lambda_kit._http_pool import FairQueue
+
+    fair = FairQueue(2)
+    fair.put("a")
+    fair.put("b")
+    with pytest.raises(Full):
+        fair.put("c", block=False)
+    with pytest.raises(Full):
+        fair.put("c", timeout=0.01)  # a blocking put that finds no room in time
+    taker = threading.Timer(0.05, fair.get)
+    taker.start()
+    fair.put("c", timeout=5)  # waits until the taker made room
+    taker.join()
+    assert [fair.get(block=False), fair.get(block=False)] == ["c", "a"]  # most recent first
+    with pytest.raises(Empty):
+        fair.get(block=False)
+    with pytest.raises(Empty):
+        fair.get(timeout=0)
+    with pytest.raises(Empty):
+        fair.get(timeout=0.01)
+    with pytest.raises(ValueError, match="non-negative"):
+        fair.get(timeout=-1)
+    assert fair.empty()
+
+
+def test_sessions_made_per_invocation_leave_no_hooks_behind(server: TLSServer) -> None:
+    import gc
+
+    hooks_before = {phase: len(hooks) for phase, hooks in lifecycle._hooks.items()}
+
+    for made in range(1000):  # one Session per invocation: what the docs advise against, made harmless
+        session = Session(server.base_url, ca_certs=server.cert)
+        if made % 20 == 0:
+            session.warm()  # tracked by lifecycle from its first pool on, weakly
+    del session
+    gc.collect()
+
+    # (Each Session registered two hooks that nothing removed: 10,000 sessions, 20,000 hooks.)
+    assert {phase: len(hooks) for phase, hooks in lifecycle._hooks.items()} == hooks_before
+    assert not [kept for kept in lifecycle._resources if isinstance(kept, Session)]
+
+
+def test_a_restore_after_reset_lifecycle_still_renews_sessions(session: Session, server: TLSServer) -> None:
+    from lambda_kit.testing import reset_lifecycle
+
+    session.warm()
+    assert session.get("/ok").json()["connection"] == 1
+    reset_lifecycle()  # forgets every hook, as many test suites do between tests
+
+    simulate_restore()
+
+    # (The session's hooks were forgotten: it went on using the snapshot's connection.)
+    assert session.get("/ok").json()["connection"] == 2
+
+
+class StallingTLSServer:
+    """Completes TLS handshakes until ``stall`` is set; then accepts and never answers."""
+
+    def __init__(self, certificate: tuple[str, str]) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(*certificate)
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.url = f"https://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.stall = False
+        self.accepted = 0
+        self.kept: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            self.accepted += 1
+            if not self.stall:
+                conn = self.context.wrap_socket(conn, server_side=True)
+            self.kept.append(conn)
+
+    def close(self) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        self.listener.close()
+        self.thread.join(5)
+        for conn in self.kept:
+            conn.close()
+
+
+def test_after_restore_rewarming_stalled_servers_stays_within_lambdas_restore_limit(
+    certificate: tuple[str, str],
+) -> None:
+    servers = [StallingTLSServer(certificate) for _ in range(4)]
+    try:
+        sessions = [Session(server.url, ca_certs=certificate[0], preconnect=True) for server in servers]
+        assert [server.accepted for server in servers] == [1, 1, 1, 1]  # warmed during INIT
+        for server in servers:
+            server.stall = True  # each now takes connections and stalls the TLS handshake
+
+        started = time.monotonic()
+        simulate_restore()
+        took = time.monotonic() - started
+
+        # (Each re-warm waited its whole 3 s connect_timeout, one after another: 12 s,
+        # past the 10 s Lambda gives restore and its hooks together.)
+        assert took < 10
+        assert took < sessions[0].connect_timeout  # in parallel, cut at the budget
+        wait_for(lambda: all(server.accepted == 2 for server in servers))  # every origin was tried
+    finally:
+        for server in servers:
+            server.close()
+
+
+def test_a_failed_warm_up_leaves_no_connection_object_in_the_pool(server: TLSServer) -> None:
+    session = Session(server.base_url)  # the system's CAs: the test certificate fails verification
+    assert session.warm() == 0
+    (pool,) = session._pools.values()
+
+    assert all(conn is None for conn in list(pool.pool.queue))  # the next request makes a new one
+
+
+def test_after_a_restore_the_first_request_or_warm_drops_the_snapshots_pools(
+    session: Session, server: TLSServer
+) -> None:
+    other = Session(server.base_url, ca_certs=server.cert)
+    assert session.get("/ok").json()["connection"] == 1
+    assert other.get("/ok").json()["connection"] == 2
+
+    simulate_restore()  # neither was warmed: nothing reconnects during the restore
+
+    assert server.connections == 2
+    assert session.get("/ok").json()["connection"] == 3  # the request renews the pools
+    assert other.warm() == 1  # so does warm()
+    assert other.get("/ok").json()["connection"] == 4
+    session._renew()  # a renewal that finds nothing to do
+    assert session.get("/ok").json()["connection"] == 3
+
+
+def test_warming_stops_at_its_end(session: Session, server: TLSServer) -> None:
+    from lambda_kit import _http_pool
+
+    session.get("/ok")
+    (pool,) = session._pools.values()
+
+    assert _http_pool.warm(pool, 3, 1.0, end=time.monotonic() - 1) == 0
+    assert server.connections == 1
+
+
+def test_requests_from_executor_workers_stop_at_the_invocations_deadline(server: TLSServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = Session(server.base_url, ca_certs=server.cert, timeout=3)
+
+    def fetch(path: str) -> str:
+        try:
+            session.get(path)
+        except HTTPTimeoutError as error:
+            return str(error.context["limit"])
+        return "answered"
+
+    @lifecycle.track_invocations
+    def handler(event: object, context: object) -> list[str]:
+        with ThreadPoolExecutor(2) as pool:  # workers do not inherit the handler's context
+            return list(pool.map(fetch, ["/delay/5", "/delay/5"]))
+
+    # (The workers knew no deadline: they ran until the session's timeout, past the function's.)
+    assert handler({}, invocation(timeout_s=0.8)) == ["deadline", "deadline"]

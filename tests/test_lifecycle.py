@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -606,3 +608,239 @@ def test_an_object_with_async_call_is_tracked_as_async() -> None:
 
     wrapped = lifecycle.track_invocations(Handler())
     assert asyncio.run(wrapped({}, FakeContext(request_id="req-async"))) == (True, "req-async")
+
+
+# -- deadlines in worker threads (issue 11) ---------------------------------------------
+
+
+def test_worker_threads_get_the_deadline_of_the_one_invocation_in_flight() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    @lifecycle.track_invocations
+    def handler(event: object, context: object) -> tuple[float | None, list[float | None]]:
+        with ThreadPoolExecutor(2) as pool:  # workers start with an empty context
+            seen = list(pool.map(lambda _: lifecycle.remaining_time(), range(4)))
+        return lifecycle.remaining_time(), seen
+
+    own, workers = handler({}, FakeContext(request_id="req-pool", timeout_s=1.0))
+
+    assert own is not None
+    assert all(left is not None and 0 < left <= 1.0 for left in workers), workers
+    assert lifecycle.remaining_time() is None  # the invocation ended: no deadline is left over
+
+
+def test_worker_threads_get_the_earliest_deadline_when_several_invocations_are_in_flight() -> None:
+    # Lambda Managed Instances: two invocations at once; a worker may serve either.
+    both_running = threading.Barrier(3, timeout=10)
+    release = threading.Event()
+
+    @lifecycle.track_invocations
+    def handler(event: object, context: object) -> None:
+        both_running.wait()
+        release.wait(10)
+
+    short = threading.Thread(target=handler, args=({}, FakeContext(request_id="req-short", timeout_s=2)))
+    long = threading.Thread(target=handler, args=({}, FakeContext(request_id="req-long", timeout_s=600)))
+    short.start()
+    long.start()
+    both_running.wait()
+    seen: list[float | None] = []
+    worker = threading.Thread(target=lambda: seen.append(lifecycle.remaining_time()))
+    worker.start()
+    worker.join()
+    release.set()
+    short.join()
+    long.join()
+
+    (left,) = seen
+    assert left is not None
+    assert 0 < left <= 2.0  # the earlier of the two deadlines, never the later one
+    assert lifecycle.remaining_time() is None
+
+
+def test_an_invocation_without_a_known_deadline_never_hides_a_known_one() -> None:
+    unknown = lifecycle.start_invocation("req-unknown")
+    try:
+        assert run_in_thread(lifecycle.remaining_time) is None  # nothing known: unbounded, as before
+        with invocation_in_another_thread("req-known", remaining_ms=1500):
+            left = run_in_thread(lifecycle.remaining_time)
+        assert left is not None
+        assert 0 < left <= 1.5
+    finally:
+        lifecycle.end_invocation(unknown)
+
+
+@contextlib.contextmanager
+def invocation_in_another_thread(request_id: str, *, remaining_ms: float) -> Iterator[None]:
+    """An invocation in flight in another thread for the duration of the block."""
+    started = threading.Event()
+    done = threading.Event()
+
+    def run() -> None:
+        token = lifecycle.start_invocation(request_id, remaining_ms=remaining_ms)
+        started.set()
+        done.wait(10)
+        lifecycle.end_invocation(token)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_an_inner_start_of_the_same_invocation_keeps_it_in_flight() -> None:
+    outer = lifecycle.start_invocation("req-nested", remaining_ms=5000)
+    inner = lifecycle.start_invocation("req-nested", remaining_ms=5000)
+    lifecycle.end_invocation(inner)
+    assert run_in_thread(lifecycle.remaining_time) is not None  # still in flight
+    lifecycle.end_invocation(outer)
+    assert run_in_thread(lifecycle.remaining_time) is None
+
+
+def test_ending_an_invocation_from_another_context_forgets_nothing() -> None:
+    token = lifecycle.start_invocation("req-ctx", remaining_ms=5000)
+    try:
+        with pytest.raises(ValueError, match="different Context"):
+            run_in_thread(lambda: lifecycle.end_invocation(token), reraise=True)
+        assert run_in_thread(lifecycle.remaining_time) is not None
+    finally:
+        lifecycle.end_invocation(token)
+
+
+def run_in_thread(call: Callable[[], Any], *, reraise: bool = False) -> Any:
+    """``call()`` in a new thread (an empty context, as an executor's worker has); its result."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:  # handed to the caller
+            outcome.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    (result,) = outcome
+    if isinstance(result, BaseException):
+        if reraise:
+            raise result
+        raise AssertionError(f"the call raised {result!r}")
+    return result
+
+
+# -- restore generation and tracked resources --------------------------------------------
+
+
+class FakeResource:
+    """What lambda-kit's sessions and caches offer lifecycle: a close and some warm-ups."""
+
+    def __init__(self, warmups: list[Callable[[float], object]] | None = None) -> None:
+        self.closed = 0
+        self.warmups = warmups or []
+
+    def _close_for_snapshot(self) -> None:
+        self.closed += 1
+
+    def _warmups(self) -> list[Callable[[float], object]]:
+        return list(self.warmups)
+
+
+def test_restore_generation_counts_restores_and_survives_reset_lifecycle() -> None:
+    before = lifecycle.restore_generation()
+
+    simulate_snapshot()
+    assert lifecycle.restore_generation() == before  # a snapshot alone is no restore
+    simulate_restore()
+    simulate_restore()
+    assert lifecycle.restore_generation() == before + 2
+    reset_lifecycle()
+    assert lifecycle.restore_generation() == before + 2  # never goes back: caches compare it
+
+
+def test_tracked_resources_are_closed_before_a_snapshot_and_held_weakly() -> None:
+    import gc
+
+    resource = FakeResource()
+    lifecycle._track(resource)
+    lifecycle._track(resource)  # once is enough
+
+    simulate_snapshot()
+    assert resource.closed == 1
+
+    del resource
+    gc.collect()
+    assert not [kept for kept in lifecycle._resources if isinstance(kept, FakeResource)]
+
+
+def test_after_restore_warmups_run_in_parallel_and_the_dispatcher_waits_only_for_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lifecycle, "RESTORE_WARM_BUDGET", 0.2)
+    all_started = threading.Barrier(3, timeout=10)  # breaks unless the three run at once
+    finish = threading.Event()
+    ends: list[float] = []
+    outcomes: list[str] = []
+
+    def warmup(end: float) -> None:
+        ends.append(end)
+        try:
+            all_started.wait()
+        except threading.BrokenBarrierError:
+            outcomes.append("serial")
+            return
+        finish.wait(10)  # still "connecting" when the budget is spent
+        outcomes.append("done")
+
+    resource = FakeResource([warmup, warmup, warmup])
+    lifecycle._track(resource)
+    hook_ran: list[bool] = []
+    lifecycle.on_after_restore(lambda: hook_ran.append(True))
+    started = time.monotonic()
+
+    simulate_restore()  # returns although no warm-up has finished
+    returned = time.monotonic()
+
+    assert hook_ran == [True]
+    assert outcomes == []
+    finish.set()
+    for _ in range(1000):  # bounded: the three finish at once now
+        if len(outcomes) == 3:
+            break
+        time.sleep(0.005)
+    assert outcomes == ["done"] * 3
+    assert len(set(ends)) == 1
+    assert started + 0.2 <= ends[0] <= returned + 0.2  # one shared end: the budget from the restore
+
+
+def test_failing_or_broken_warmups_never_fail_the_restore() -> None:
+    class Broken(FakeResource):
+        def _warmups(self) -> list[Callable[[float], object]]:
+            raise RuntimeError("no warm-ups today")
+
+        def _close_for_snapshot(self) -> None:
+            raise OSError("already closed")
+
+    def failing(end: float) -> None:
+        raise ConnectionError("unreachable")
+
+    resources = [Broken(), FakeResource([failing])]
+    for resource in resources:
+        lifecycle._track(resource)
+
+    simulate_snapshot()
+    simulate_restore()
+
+
+def test_a_warm_budget_of_zero_turns_rewarming_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lifecycle, "RESTORE_WARM_BUDGET", 0)
+    called: list[float] = []
+    resource = FakeResource([called.append])
+    lifecycle._track(resource)
+
+    simulate_restore()
+
+    assert called == []

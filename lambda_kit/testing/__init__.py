@@ -139,6 +139,11 @@ def simulate_snapshot() -> None:
 def simulate_restore() -> None:
     """Restore: the next invocation is a cold start again, then after-restore hooks run.
 
+    The restore generation moves on (:func:`lambda_kit.lifecycle.restore_generation`),
+    so lambda-kit's sessions and client caches drop what they made before on first
+    use, and the origins and clients warmed with ``preconnect``/``warm()`` are warmed
+    again, in parallel and within :data:`lambda_kit.lifecycle.RESTORE_WARM_BUDGET`.
+
     Raises:
         LifecycleHookError: One or more hooks raised.
     """
@@ -146,5 +151,10 @@ def simulate_restore() -> None:
 
 
 def reset_lifecycle() -> None:
-    """Forget all invocations and registered hooks: a fresh execution environment."""
+    """Forget all invocations and registered hooks: a fresh execution environment.
+
+    lambda-kit's own sessions and client caches need no hook (they follow the restore
+    generation, which keeps counting), so a later :func:`simulate_restore` still
+    renews and re-warms them.
+    """
     lifecycle._reset_for_tests()
