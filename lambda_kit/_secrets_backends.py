@@ -2,7 +2,12 @@
 
 Loaded on the first fetch, never by ``import lambda_kit.secrets``. boto3 and
 botocore load only when an SDK client is first created; the extension backend needs
-nothing but ``http.client`` and ``json``.
+nothing but ``socket``, ``http.client`` and ``json``.
+
+Answers are checked by helpers that return what they found, or why it is unusable,
+and never raise: an exception leaving a frame whose locals hold a secret (a response
+body, a parsed document) would show it to every tool that prints tracebacks with
+their locals, so errors are raised only from frames that hold none.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from lambda_kit.exceptions import ConfigurationError, SecretError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from lambda_kit.secrets import Backend
@@ -33,6 +39,10 @@ EXTENSION_PORT = 2773
 _PORT_VARIABLE = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 _TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"  # noqa: S105 - a header name, not a secret
 _MESSAGE_LIMIT = 300  # AWS error messages are kept, shortened
+# The longest extension answer read, in bytes: a secret is at most 64 KiB, so its answer
+# (base64 or \u-escaped) fits many times over. A longer one is malformed: fall back.
+_ANSWER_LIMIT = 1 << 20
+_RECEIVE_SIZE = 65536
 # The extension's own cache lifetimes (its settings, read from the function's environment):
 # (variable, default and maximum seconds).
 _SECRETS_TTL = ("SECRETS_MANAGER_TTL", 300.0)
@@ -203,16 +213,11 @@ class SdkBackend:
             response = self.client("secretsmanager").get_secret_value(**params)
         except Exception as error:  # botocore's errors, mapped to their AWS error code
             raise _sdk_error(error, "GetSecretValue", what, context) from error
-        value = response.get("SecretString")
-        if value is None:
-            value = response.get("SecretBinary")
-        if value is None:
-            raise SecretError(
-                f"GetSecretValue for {what} returned neither SecretString nor SecretBinary.",
-                code="EmptySecret",
-                **context,
-            )
-        return value, str(response.get("VersionId") or "")
+        answer = _sdk_secret_answer(response)
+        del response  # holds the value: never left in this frame's locals by the raise below
+        if isinstance(answer, str):
+            raise SecretError(f"GetSecretValue for {what} returned {answer}.", code="EmptySecret", **context)
+        return answer
 
     def get_parameter(self, name: str, *, with_decryption: bool, forced: bool) -> tuple[str, str]:
         """``GetParameter``: ``(Value, str(Version))``."""
@@ -222,11 +227,11 @@ class SdkBackend:
             response = self.client("ssm").get_parameter(Name=name, WithDecryption=with_decryption)
         except Exception as error:  # botocore's errors, mapped to their AWS error code
             raise _sdk_error(error, "GetParameter", what, context) from error
-        parameter = response.get("Parameter") or {}
-        value = parameter.get("Value")
-        if not isinstance(value, str):
-            raise SecretError(f"GetParameter for {what} returned no Value.", code="EmptyParameter", **context)
-        return value, str(parameter.get("Version", ""))
+        answer = _sdk_parameter_answer(response)
+        del response  # holds the value: never left in this frame's locals by the raise below
+        if isinstance(answer, str):
+            raise SecretError(f"GetParameter for {what} returned {answer}.", code="EmptyParameter", **context)
+        return answer
 
     def __repr__(self) -> str:
         created = ", ".join(sorted(self._created)) or "none"
@@ -247,52 +252,228 @@ def _track_created(backend: SdkBackend) -> None:
     secrets._ensure_restore_hook()
 
 
-def parse_extension_secret(body: bytes) -> tuple[str | bytes, str]:
-    """Parse the extension's GetSecretValue JSON; ``ValueError`` when it is not one.
+def _sdk_secret_answer(response: Any) -> tuple[str | bytes, str] | str:
+    """``(value, version)`` from a GetSecretValue response, or what is wrong with it (never raises)."""
+    if not isinstance(response, dict):
+        return f"a {type(response).__name__} instead of a response"
+    value = response.get("SecretString")
+    if value is None:
+        value = response.get("SecretBinary")
+    if value is None:
+        return "neither SecretString nor SecretBinary"
+    if not isinstance(value, (str, bytes)):
+        return f"a secret of type {type(value).__name__}; expected str or bytes"
+    version = response.get("VersionId")
+    return value, version if isinstance(version, str) else ""
 
-    Error messages never quote the body.
+
+def _sdk_parameter_answer(response: Any) -> tuple[str, str] | str:
+    """``(value, version)`` from a GetParameter response, or what is wrong with it (never raises)."""
+    parameter = response.get("Parameter") if isinstance(response, dict) else None
+    if not isinstance(parameter, dict) or not isinstance(parameter.get("Value"), str):
+        return "no Value"
+    value: str = parameter["Value"]
+    version = parameter.get("Version", "")
+    if isinstance(version, bool) or not isinstance(version, (int, str)):
+        return f"a Version of type {type(version).__name__}; expected int or str"
+    return value, str(version)
+
+
+_NOT_JSON: Any = object()
+
+
+def _answer_document(body: bytes) -> Any:
+    """The extension's answer parsed as JSON, or ``_NOT_JSON`` (never raises an Exception).
+
+    Any failure means a malformed answer: JSONDecodeError, UnicodeDecodeError, the
+    ValueError of an integer past Python's digit limit, RecursionError from deep
+    nesting, MemoryError. None is chained or kept: JSONDecodeError holds the body.
     """
-    import base64
-    import binascii
     import json
 
     try:
-        document = json.loads(body)
-    except ValueError:
-        raise ValueError("the extension's answer is not JSON") from None
+        return json.loads(body)
+    except Exception:
+        return _NOT_JSON
+
+
+def _secret_answer(body: bytes) -> tuple[str | bytes, str] | str:
+    """The extension's GetSecretValue answer as ``(value, version)``, or why it is not one.
+
+    Never raises an Exception; the reason never quotes the body.
+    """
+    import base64
+
+    document = _answer_document(body)
+    if document is _NOT_JSON:
+        return "the extension's answer is not JSON"
     if not isinstance(document, dict):
-        raise ValueError("the extension's answer is not a JSON object")
+        return "the extension's answer is not a JSON object"
     version = document.get("VersionId")
     if not isinstance(version, str) or not version:
-        raise ValueError("the extension's answer has no VersionId")
+        return "the extension's answer has no VersionId"
     text = document.get("SecretString")
     if isinstance(text, str):
         return text, version
     binary = document.get("SecretBinary")
-    if isinstance(binary, str):
-        try:
-            return base64.b64decode(binary.encode("ascii"), validate=True), version
-        except (binascii.Error, ValueError):
-            raise ValueError("the extension's SecretBinary is not base64") from None
-    raise ValueError("the extension's answer has neither SecretString nor SecretBinary")
+    if not isinstance(binary, str):
+        return "the extension's answer has neither SecretString nor SecretBinary"
+    try:
+        return base64.b64decode(binary.encode("ascii"), validate=True), version
+    except Exception:  # binascii.Error, UnicodeEncodeError: never chained, they quote the text
+        return "the extension's SecretBinary is not base64"
+
+
+def _parameter_answer(body: bytes) -> tuple[str, str] | str:
+    """The extension's GetParameter answer as ``(value, version)``, or why it is not one.
+
+    Never raises an Exception; the reason never quotes the body.
+    """
+    document = _answer_document(body)
+    if document is _NOT_JSON:
+        return "the extension's answer is not JSON"
+    parameter = document.get("Parameter") if isinstance(document, dict) else None
+    if not isinstance(parameter, dict):
+        return "the extension's answer has no Parameter object"
+    value = parameter.get("Value")
+    version = parameter.get("Version")
+    if not isinstance(value, str) or isinstance(version, bool) or not isinstance(version, (int, str)):
+        return "the extension's Parameter has no Value or Version"
+    return value, str(version)
+
+
+def parse_extension_secret(body: bytes) -> tuple[str | bytes, str]:
+    """Parse the extension's GetSecretValue JSON; ``ValueError`` when it is not one.
+
+    Error messages never quote the body, and the error has no cause or context.
+    """
+    answer = _secret_answer(body)
+    del body  # not left in this frame's locals by the raise below
+    if isinstance(answer, str):
+        raise ValueError(answer)
+    return answer
 
 
 def parse_extension_parameter(body: bytes) -> tuple[str, str]:
     """Parse the extension's GetParameter JSON; ``ValueError`` when it is not one."""
-    import json
+    answer = _parameter_answer(body)
+    del body  # not left in this frame's locals by the raise below
+    if isinstance(answer, str):
+        raise ValueError(answer)
+    return answer
 
+
+def _remaining(deadline: float) -> float:
+    """Seconds left before ``deadline`` (``time.monotonic``); ``TimeoutError`` when none are."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the extension did not answer before the deadline")
+    return left
+
+
+def _connect(port: int, deadline: float) -> Any:
+    """A socket connected to the extension on ``localhost``, within the deadline.
+
+    Each address ``localhost`` names (``::1``, ``127.0.0.1``) is tried with the time
+    left, as ``socket.create_connection`` would try each with the whole timeout.
+    """
+    import socket
+
+    *others, last = socket.getaddrinfo("localhost", port, type=socket.SOCK_STREAM)
+    for address in others:
+        try:
+            return _connected(address, deadline)
+        except OSError:
+            continue  # the next address
+    return _connected(last, deadline)
+
+
+def _connected(address: Any, deadline: float) -> Any:
+    import socket
+
+    family, kind, proto, _name, where = address
+    sock = socket.socket(family, kind, proto)
     try:
-        document = json.loads(body)
-    except ValueError:
-        raise ValueError("the extension's answer is not JSON") from None
-    parameter = document.get("Parameter") if isinstance(document, dict) else None
-    if not isinstance(parameter, dict):
-        raise ValueError("the extension's answer has no Parameter object")
-    value = parameter.get("Value")
-    version = parameter.get("Version")
-    if not isinstance(value, str) or isinstance(version, bool) or not isinstance(version, (int, str)):
-        raise ValueError("the extension's Parameter has no Value or Version")
-    return value, str(version)
+        sock.settimeout(_remaining(deadline))
+        sock.connect(where)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class _Received:
+    """What ``http.client.HTTPResponse`` needs of a socket, over the bytes already received."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def makefile(self, mode: str) -> Any:
+        import io
+
+        return io.BytesIO(self._data)
+
+
+def _whole_response(data: bytes, closed: bool) -> tuple[int, bytes] | None:
+    """``(status, body)`` once ``data`` holds a whole response; ``None`` while more must come.
+
+    http.client parses the bytes (status line, headers, Content-Length or chunked
+    body). A response with neither is whole when the extension closes the connection.
+    Raises ``http.client.HTTPException`` or ``ValueError`` for a malformed or (once
+    ``closed``) truncated response.
+    """
+    import http.client
+
+    if not closed and b"\r\n\r\n" not in data and b"\n\n" not in data:
+        return None  # the status line and headers have not all arrived
+    response = http.client.HTTPResponse(_Received(data), method="GET")  # type: ignore[arg-type]  # a socket stand-in
+    response.begin()
+    if not closed and response.length is None and not response.chunked:
+        return None  # the body ends when the connection closes
+    try:
+        body = response.read()
+    except http.client.IncompleteRead:
+        if closed:
+            raise
+        return None
+    return response.status, body
+
+
+def _http_get(port: int, path: str, headers: dict[str, str], deadline: float) -> bytes | None:
+    """``GET path`` from the extension: the body of a 200 answer, ``None`` for another status.
+
+    The whole request (connect, send, every receive) ends by ``deadline``:
+    ``TimeoutError`` then, ``OSError`` or ``http.client.HTTPException`` for a broken
+    connection or answer, ``ValueError`` for a header that cannot be sent.
+    """
+    for value in headers.values():
+        if any(char in value for char in "\r\n\0"):
+            raise ValueError("a header value holds a line break")
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\n{head}"
+        "Accept-Encoding: identity\r\nConnection: close\r\n\r\n"
+    ).encode("latin-1")
+    sock = _connect(port, deadline)
+    try:
+        sock.settimeout(_remaining(deadline))
+        sock.sendall(request)  # since Python 3.5, the timeout bounds the whole sendall
+        received = bytearray()
+        while True:
+            sock.settimeout(_remaining(deadline))
+            chunk = sock.recv(_RECEIVE_SIZE)
+            received += chunk
+            if len(received) > _ANSWER_LIMIT:
+                return None
+            whole = _whole_response(bytes(received), closed=not chunk)
+            if whole is not None:
+                status, body = whole
+                return body if status == 200 else None
+            # Not whole yet: the connection is open (a closed one is whole, or raised).
+    finally:
+        sock.close()
 
 
 class ExtensionBackend:
@@ -301,7 +482,9 @@ class ExtensionBackend:
     The extension (a Lambda layer) serves ``GET http://localhost:2773/...`` from its
     own cache, authenticated by the ``AWS_SESSION_TOKEN`` of the function. It answers
     400 while the environment is still in INIT, so a fetch falls back to ``fallback``
-    whenever the extension does not answer 200 (or is not there). Forced refreshes
+    whenever the extension does not answer 200 within ``timeout`` (or is not there),
+    and whenever its answer is malformed in any way (not JSON, nested too deeply, over
+    1 MiB, the wrong shape). Forced refreshes
     (after a rotation) always go to ``fallback``: the extension's cache may still
     hold the old version for up to its own TTL.
 
@@ -317,7 +500,9 @@ class ExtensionBackend:
             else 2773).
         fallback: The backend for forced refreshes and when the extension cannot
             answer (default: a new :class:`SdkBackend`).
-        timeout: Seconds to wait for the extension.
+        timeout: Seconds the whole request to the extension may take (connect, send
+            and receive), as a deadline: a slower answer, even one that keeps
+            trickling in, is abandoned for ``fallback``.
 
     Example:
         >>> Secret("prod/db", backend="extension")  # doctest: +SKIP
@@ -380,19 +565,27 @@ class ExtensionBackend:
                 self._forced[key] = (record[0], version)
 
     def _get(self, path: str) -> bytes | None:
-        """The extension's 200 body for ``path``, or None when it cannot answer."""
-        import http.client
-
-        connection = http.client.HTTPConnection("localhost", self.port, timeout=self._timeout)
+        """The extension's 200 body for ``path``, or None when it cannot answer in time."""
+        deadline = time.monotonic() + self._timeout  # real time, whatever clock the cache uses
+        headers = {_TOKEN_HEADER: os.environ.get("AWS_SESSION_TOKEN", "")}
         try:
-            connection.request("GET", path, headers={_TOKEN_HEADER: os.environ.get("AWS_SESSION_TOKEN", "")})
-            response = connection.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException):
+            return _http_get(self.port, path, headers, deadline)
+        except Exception:  # not there, too slow, a broken answer, a token that cannot be sent
             return None
-        finally:
-            connection.close()
-        return body if response.status == 200 else None
+
+    def _ask(self, key: tuple[Any, ...], path: str, parse: Callable[[bytes], tuple[Any, str] | str]) -> Any:
+        """The extension's answer for ``path`` parsed by ``parse``, or None to use ``fallback``.
+
+        Never raises an Exception, so its locals (the body, the value) never reach a
+        traceback; the caller holds no value while ``fallback`` runs.
+        """
+        body = self._get(path)
+        if body is None:
+            return None
+        answer = parse(body)
+        if isinstance(answer, str) or not self._believable(key, answer[1]):
+            return None  # malformed (answer is the reason), or possibly from before a rotation
+        return answer
 
     def get_secret_value(
         self, secret_id: str, *, version_stage: str | None, version_id: str | None, forced: bool
@@ -407,15 +600,9 @@ class ExtensionBackend:
                 path += f"&versionId={quote(version_id, safe='')}"
             if version_stage is not None:
                 path += f"&versionStage={quote(version_stage, safe='')}"
-            body = self._get(path)
-            if body is not None:
-                try:
-                    result = parse_extension_secret(body)
-                except ValueError:
-                    pass
-                else:
-                    if self._believable(key, result[1]):
-                        return result
+            found: tuple[str | bytes, str] | None = self._ask(key, path, _secret_answer)
+            if found is not None:
+                return found
         answer = self._fallback.get_secret_value(
             secret_id, version_stage=version_stage, version_id=version_id, forced=forced
         )
@@ -429,17 +616,10 @@ class ExtensionBackend:
             from urllib.parse import quote
 
             decrypt = "true" if with_decryption else "false"
-            body = self._get(
-                f"/systemsmanager/parameters/get?name={quote(name, safe='')}&withDecryption={decrypt}"
-            )
-            if body is not None:
-                try:
-                    result = parse_extension_parameter(body)
-                except ValueError:
-                    pass
-                else:
-                    if self._believable(key, result[1]):
-                        return result
+            path = f"/systemsmanager/parameters/get?name={quote(name, safe='')}&withDecryption={decrypt}"
+            found: tuple[str, str] | None = self._ask(key, path, _parameter_answer)
+            if found is not None:
+                return found
         answer = self._fallback.get_parameter(name, with_decryption=with_decryption, forced=forced)
         self._remember(key, answer[1], forced)
         return answer

@@ -106,9 +106,15 @@ def _random() -> float:
 
 
 class _Entry:
-    """One fetched value: immutable once published (``parsed`` is filled in lazily)."""
+    """One fetched value: immutable once published (``parsed`` is filled in lazily).
 
-    __slots__ = ("expires", "fetched_at", "parsed", "restored", "value", "version_id")
+    ``forced_seq`` numbers the forced fetch that produced it (0: an ordinary fetch), so
+    :meth:`_Cached.refetch_on` can tell a refresh that started after a failure from one
+    that was already on the wire. The repr never shows the value: an entry sits in
+    frame locals that error trackers print.
+    """
+
+    __slots__ = ("expires", "fetched_at", "forced_seq", "parsed", "restored", "value", "version_id")
 
     def __init__(
         self,
@@ -119,6 +125,7 @@ class _Entry:
         *,
         parsed: Any = _UNPARSED,
         restored: bool = False,
+        forced_seq: int = 0,
     ) -> None:
         self.value = value
         self.version_id = version_id
@@ -126,6 +133,10 @@ class _Entry:
         self.expires = expires
         self.parsed = parsed
         self.restored = restored
+        self.forced_seq = forced_seq
+
+    def __repr__(self) -> str:
+        return f"<cached value, version {self.version_id!r}>"
 
 
 def _positive(value: float) -> bool:
@@ -161,6 +172,7 @@ class _Cached:
         "_entry",
         "_failure",
         "_failures",
+        "_forced_seq",
         "_last_forced",
         "_lock",
         "_max_stale",
@@ -171,6 +183,7 @@ class _Cached:
     )
 
     _kind = "value"
+    _value_types: tuple[type, ...] = (str, bytes)  # what a backend may return as the value
 
     def __init__(
         self,
@@ -214,6 +227,7 @@ class _Cached:
         self._lock = _thread.allocate_lock()  # threading.Lock, without importing threading
         self._retry_at = -_INF
         self._last_forced = -_INF
+        self._forced_seq = 0  # forced fetches started so far (see _Entry.forced_seq)
         self._failures = 0
         self._failure: SecretError | None = None
         self._warned = False
@@ -260,7 +274,16 @@ class _Cached:
             entry = self._current()
         parsed = entry.parsed
         if parsed is _UNPARSED:
-            parsed = entry.parsed = self._parse_json(entry)
+            parsed_ok, parsed = _load_json(entry)
+            if not parsed_ok:  # parsed is the reason, in words that never quote the value
+                from lambda_kit.exceptions import SecretError
+
+                raise SecretError(
+                    f"The value of {self._describe()}, version {entry.version_id}, is {parsed}.",
+                    code="InvalidJSON",
+                    **self._context(),
+                )
+            entry.parsed = parsed
         return parsed
 
     @property
@@ -298,16 +321,18 @@ class _Cached:
                 than ``max_stale`` seconds ago.
         """
         before = self._entry
-        after = self._refresh_since(before)
+        after = self._refresh_since(before, self._forced_seq)
         return before is None or after.version_id != before.version_id
 
     def refetch_on(self, *exception_types: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
         """Decorate the function that uses the value: on those errors, refetch and retry once.
 
         When the decorated function raises one of ``exception_types``, the secret is
-        refreshed (one fetch shared by every thread that failed at the same time). If
-        its version changed since the failing call read it, the function is called
-        once more; otherwise the original error is re-raised unchanged. The wrapper
+        refreshed: a forced fetch that starts after the failure (one fetch shared by
+        every thread that failed at the same time). A TTL refresh made meanwhile does
+        not stand in for it: it may predate the rotation, or come from the extension's
+        cache. If the version changed since the failing call read it, the function is
+        called once more; otherwise the original error is re-raised unchanged. The wrapper
         itself reads nothing before the call: a function that does not need the
         secret runs even while Secrets Manager is unreachable. Works on ``async def``
         functions too (the refresh itself is a blocking call).
@@ -341,7 +366,8 @@ class _Cached:
                         return await func(*args, **kwargs)  # type: ignore[misc]  # R is awaitable here
                     except exception_types as error:
                         failed = error
-                    if not self._rotated_since(before):
+                        seen = self._forced_seq  # forced fetches started before the failure
+                    if not self._rotated_since(before, seen):
                         raise failed
                     return await func(*args, **kwargs)  # type: ignore[misc]
 
@@ -354,8 +380,9 @@ class _Cached:
                     return func(*args, **kwargs)
                 except exception_types as error:
                     failed = error
+                    seen = self._forced_seq  # forced fetches started before the failure
                 # Outside the except block, so the original error is re-raised unchanged.
-                if not self._rotated_since(before):
+                if not self._rotated_since(before, seen):
                     raise failed
                 return func(*args, **kwargs)
 
@@ -384,12 +411,13 @@ class _Cached:
         finally:
             lock.release()
 
-    def _rotated_since(self, before: _Entry | None) -> bool:
+    def _rotated_since(self, before: _Entry | None, seen: int) -> bool:
         """Refresh after a failure; whether the version now differs from ``before``.
 
         ``before`` is the entry cached when the failing call started. When there was
         none (or only a value from before a SnapStart restore, which is never served),
         the call can only have used the entry it fetched itself: the one cached now.
+        ``seen`` is :attr:`_forced_seq` read when the call failed.
         """
 
         from lambda_kit.exceptions import SecretError
@@ -399,21 +427,34 @@ class _Cached:
             if before is None or before.restored:
                 return False  # nothing was served to the call: a refetch cannot help it
         try:
-            after = self._refresh_since(before)
+            after = self._refresh_since(before, seen)
         except SecretError:
             return False
         return after.version_id != before.version_id
 
-    def _refresh_since(self, before: _Entry | None) -> _Entry:
-        """A forced refresh, unless another thread refreshed since ``before`` was read."""
+    def _refresh_since(self, before: _Entry | None, seen: int) -> _Entry:
+        """A forced refresh, unless another thread's fetch already answers the question.
+
+        It does when the version changed since ``before`` was read, or when it was a
+        forced fetch that started after :attr:`_forced_seq` was ``seen`` (after the
+        failure). Any other fetch since ``before`` proves nothing: a TTL refresh that
+        was on the wire while the rotation finished, or one served from a cache in
+        front of Secrets Manager (the extension's), may still hold the old version.
+        """
         with self._lock:
             current = self._entry
-            if current is not None and current is not before and not current.restored:
+            if (
+                current is not None
+                and current is not before
+                and not current.restored
+                and (before is None or current.version_id != before.version_id or current.forced_seq > seen)
+            ):
                 return current  # someone else's fetch serves us too
             now = _monotonic()
             if now - self._last_forced < self._min_interval:
                 return self._load(forced=False)  # rate-limited: no new fetch unless expired
             self._last_forced = now
+            self._forced_seq += 1
             return self._load(forced=True)
 
     def _load(self, *, forced: bool) -> _Entry:
@@ -428,7 +469,7 @@ class _Cached:
         if now < self._retry_at:
             return self._fallback(entry, now)  # backing off after a failure
         try:
-            value, version_id = self._fetch(self._get_backend(), forced)
+            answer = self._fetch(self._get_backend(), forced)
         except SecretError as error:
             failure = error
         except Exception as error:  # a custom backend's own error, wrapped
@@ -440,18 +481,36 @@ class _Cached:
                 **self._context(),
             )
         else:
-            parsed = _UNPARSED
-            same = entry is not None and not entry.restored and entry.version_id == version_id
-            if same and entry is not None and entry.value == value:
-                parsed = entry.parsed  # same version: JSON stays parsed once per version
-            expires = now + self._ttl * (1.0 - TTL_JITTER * _random())
-            fresh = _Entry(value, version_id, now, expires, parsed=parsed)
-            self._entry = fresh
-            self._failures = 0
-            self._failure = None
-            self._retry_at = -_INF
-            self._warned = False
-            return fresh
+            if _is_answer(answer, self._value_types):
+                value, version_id = answer
+                parsed = _UNPARSED
+                same = entry is not None and not entry.restored and entry.version_id == version_id
+                if same and entry is not None and entry.value == value:
+                    parsed = entry.parsed  # same version: JSON stays parsed once per version
+                expires = now + self._ttl * (1.0 - TTL_JITTER * _random())
+                fresh = _Entry(
+                    value,
+                    version_id,
+                    now,
+                    expires,
+                    parsed=parsed,
+                    forced_seq=self._forced_seq if forced else 0,
+                )
+                self._entry = fresh
+                self._failures = 0
+                self._failure = None
+                self._retry_at = -_INF
+                self._warned = False
+                return fresh
+            shape = _shape(answer)
+            del answer  # may hold the value: never left in this frame's locals by the raise below
+            expected = " or ".join(kind.__name__ for kind in self._value_types)
+            failure = SecretError(
+                f"The backend of {self._describe()} returned {shape}; expected a (value, version_id) "
+                f"tuple with a {expected} value and a str version id.",
+                code="InvalidBackendAnswer",
+                **self._context(),
+            )
         self._failures += 1
         self._failure = failure
         base = max(self._min_interval, 0.1)
@@ -500,46 +559,6 @@ class _Cached:
             entry.version_id,
             now - entry.fetched_at,
             self._max_stale,
-        )
-
-    def _parse_json(self, entry: _Entry) -> Any:
-        import json
-
-        from lambda_kit.exceptions import SecretError
-
-        raw = entry.value
-        try:
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        except UnicodeDecodeError:
-            text = None  # the decode error quotes the offending byte: never raise it
-        if text is None:
-            raise SecretError(
-                f"The value of {self._describe()}, version {entry.version_id}, is binary, not UTF-8 "
-                "JSON text; read .value instead.",
-                code="InvalidJSON",
-                **self._context(),
-            )
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            # JSONDecodeError keeps the whole document in .doc: never chain it. Its message
-            # ends in "at" (the position follows) and, from the pure-Python decoder, may
-            # quote one character of the value: keep only the fixed words before that.
-            reason = error.msg.split(":", 1)[0]
-            if reason.startswith("Invalid control character"):
-                reason = "Invalid control character"
-            reason = reason.removesuffix(" at")
-            where = f" at line {error.lineno} column {error.colno}"
-        except ValueError:
-            # An integer longer than sys.get_int_max_str_digits() allows.
-            reason, where = "a number has more digits than Python converts", ""
-        except RecursionError:
-            reason, where = "arrays or objects are nested too deeply to parse", ""
-        raise SecretError(
-            f"The value of {self._describe()}, version {entry.version_id}, is not valid JSON: "
-            f"{reason}{where}.",
-            code="InvalidJSON",
-            **self._context(),
         )
 
     def _get_backend(self) -> Backend:
@@ -715,6 +734,7 @@ class Parameter(_Cached):
     __slots__ = ("name", "with_decryption")
 
     _kind = "parameter"
+    _value_types = (str,)
 
     def __init__(
         self,
@@ -762,6 +782,62 @@ class Parameter(_Cached):
 
     def __repr__(self) -> str:
         return f"Parameter({self.name!r}, with_decryption={self.with_decryption!r})"
+
+
+def _is_answer(answer: object, value_types: tuple[type, ...]) -> bool:
+    """Whether a backend's answer is a ``(value, version_id)`` pair of the expected types."""
+    return (
+        isinstance(answer, tuple)
+        and len(answer) == 2
+        and isinstance(answer[0], value_types)
+        and isinstance(answer[1], str)
+    )
+
+
+def _shape(answer: object) -> str:
+    """A backend answer described by its types only (never its contents)."""
+    if isinstance(answer, tuple):
+        return (
+            "a tuple of ("
+            + ", ".join(type(item).__name__ for item in answer[:3])
+            + (", ...)" if len(answer) > 3 else ")")
+        )
+    return f"a {type(answer).__name__}"
+
+
+def _load_json(entry: _Entry) -> tuple[bool, Any]:
+    """Parse ``entry.value`` as JSON: ``(True, document)``, or ``(False, why it is not JSON)``.
+
+    Raises no Exception, and no local of this frame ever holds the value (it is read
+    from ``entry`` inside the call), so a traceback printed with its frames' locals
+    (Sentry, ``pytest -l``) cannot show it. The errors caught are never chained
+    either: JSONDecodeError keeps the whole document in ``.doc`` and
+    UnicodeDecodeError the whole value in ``.object``.
+    """
+    import json
+
+    try:
+        return True, json.loads(
+            entry.value.decode("utf-8") if isinstance(entry.value, bytes) else entry.value
+        )
+    except UnicodeDecodeError:  # only our decode raises it: json.loads is given text
+        return False, "binary, not UTF-8 JSON text; read .value instead"
+    except json.JSONDecodeError as error:
+        # Its message ends in "at" (the position follows) and, from the pure-Python
+        # decoder, may quote one character of the value: keep only the fixed words before that.
+        reason = error.msg.split(":", 1)[0]
+        if reason.startswith("Invalid control character"):
+            reason = "Invalid control character"
+        reason = reason.removesuffix(" at")
+        where = f" at line {error.lineno} column {error.colno}"
+    except ValueError:
+        # An integer longer than sys.get_int_max_str_digits() allows.
+        reason, where = "a number has more digits than Python converts", ""
+    except RecursionError:
+        reason, where = "arrays or objects are nested too deeply to parse", ""
+    except Exception as error:  # MemoryError, or whatever else: named, never quoted
+        reason, where = f"it could not be parsed ({type(error).__name__})", ""
+    return False, f"not valid JSON: {reason}{where}"
 
 
 def _unset_if_none(value: float | _Unset | None) -> float | _Unset:

@@ -96,7 +96,7 @@ class CountingProxy:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def count(self, operation: str) -> int:
@@ -962,7 +962,7 @@ class ExtensionStandIn:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self) -> None:
         self._server.shutdown()
@@ -1674,3 +1674,680 @@ def test_one_shared_sdk_backend_serves_secrets_manager_and_ssm(
     shared = _secrets_backends._shared
     assert shared["extension"]._fallback is shared["sdk"]
     assert "secretsmanager, ssm" in repr(shared["sdk"])
+
+
+# -- issue 11: rotation during a TTL refresh, values in frame locals, the extension -----
+
+
+def run_rotation_scenario(connect: Callable[[], Any]) -> Any:
+    return asyncio.run(connect()) if asyncio.iscoroutinefunction(connect) else connect()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_refetch_on_forces_fetch_when_ttl_refresh_lands_during_failing_call(
+    sm: Any, client: Any, proxy: CountingProxy, clock: FakeClock, kind: str
+) -> None:
+    name = unique("prod/db")
+    sm.create_secret(Name=name, SecretString=json.dumps({"password": "old"}))
+    db = FakeDatabase("old")
+    secret = Secret(name, client=client, ttl=60).prefetch()
+    used: list[str] = []
+
+    def during_the_call() -> str:
+        password: str = secret.json()["password"]
+        used.append(password)
+        if len(used) == 1:
+            # While this call runs, another thread's TTL refresh lands (still the old
+            # version), and then the rotation finishes: the old password stops working.
+            clock.advance(61)
+            other = threading.Thread(target=lambda: secret.value)
+            other.start()
+            other.join()
+            rotate(sm, name, db, "new")
+        return db.connect(password)
+
+    if kind == "sync":
+        connect: Callable[[], Any] = secret.refetch_on(AuthFailedError)(during_the_call)
+    else:
+
+        async def connect_async() -> str:
+            await asyncio.sleep(0)
+            return during_the_call()
+
+        connect = secret.refetch_on(AuthFailedError)(connect_async)
+
+    assert run_rotation_scenario(connect) == "connection"
+    assert used == ["old", "new"]
+    assert (db.rejected, db.accepted) == (1, 1)
+    # INIT, the other thread's TTL refresh, and one forced refresh after the failure.
+    assert proxy.count("GetSecretValue") == 3
+
+
+def test_refetch_on_forces_fetch_when_extension_cache_serves_old_version_during_failing_call(
+    sm: Any, client: Any, proxy: CountingProxy, extension: ExtensionStandIn, clock: FakeClock
+) -> None:
+    extension.ready = True
+    extension.cache = {}  # like the real extension: the old version stays cached after a rotation
+    name = unique("prod/db")
+    sm.create_secret(Name=name, SecretString=json.dumps({"password": "old"}))
+    db = FakeDatabase("old")
+    secret = Secret(name, backend="extension", client=client, ttl=60).prefetch()
+    used: list[str] = []
+
+    @secret.refetch_on(AuthFailedError)
+    def connect() -> str:
+        password: str = secret.json()["password"]
+        used.append(password)
+        if len(used) == 1:
+            rotate(sm, name, db, "new")  # rotated: Secrets Manager has the new version
+            clock.advance(61)  # another thread's TTL refresh, answered from the extension's cache
+            other = threading.Thread(target=lambda: secret.value)
+            other.start()
+            other.join()
+        return db.connect(password)
+
+    assert connect() == "connection"
+    assert used == ["old", "new"]
+    assert len(extension.requests) == 2  # INIT (from its cache afterwards) and the TTL refresh
+    assert proxy.count("GetSecretValue") == 1  # the forced refresh, past the extension's cache
+
+
+def test_refetch_on_forces_fetch_when_another_callers_forced_refresh_ran_during_the_call(
+    sm: Any, client: Any, proxy: CountingProxy
+) -> None:
+    name = unique("prod/db")
+    sm.create_secret(Name=name, SecretString=json.dumps({"password": "old"}))
+    db = FakeDatabase("old")
+    secret = Secret(name, client=client, min_refresh_interval=0).prefetch()
+    used: list[str] = []
+
+    @secret.refetch_on(AuthFailedError)
+    def unrelated() -> None:
+        secret.value  # noqa: B018
+        raise AuthFailedError("another caller, failing for another reason")
+
+    @secret.refetch_on(AuthFailedError)
+    def connect() -> str:
+        password: str = secret.json()["password"]
+        used.append(password)
+        if len(used) == 1:
+            # During this call, another caller's forced refresh finds the old version...
+            with pytest.raises(AuthFailedError, match="another caller"):
+                unrelated()
+            rotate(sm, name, db, "new")  # ...and then the rotation finishes.
+        return db.connect(password)
+
+    assert connect() == "connection"
+    assert used == ["old", "new"]
+    assert proxy.count("GetSecretValue") == 3  # INIT, the other caller's refresh, this one's
+
+
+def test_refetch_on_shares_a_forced_refresh_that_started_after_the_failure() -> None:
+    backend = MemoryBackend({"db": "same"})
+    secret = Secret("db", backend=backend, min_refresh_interval=0).prefetch()
+    before = secret._entry
+    seen = secret._forced_seq  # read when the call failed
+
+    assert secret.refresh() is False  # another failing caller's forced refresh, after that
+    assert backend.calls == 2
+    assert secret._rotated_since(before, seen) is False  # answered by it: no fetch of its own
+    assert backend.calls == 2
+    assert secret._rotated_since(before, secret._forced_seq) is False  # one that started before: fetch
+    assert backend.calls == 3
+
+
+# What a tool that prints tracebacks with their locals shows (Sentry, pytest -l): every
+# exception of the chain, causes and contexts (shown or suppressed), each frame's locals,
+# and every attribute of every exception (JSONDecodeError.doc, UnicodeDecodeError.object).
+
+
+def everything_a_traceback_tool_can_show(error: BaseException) -> str:
+    texts: list[str] = []
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending and len(seen) < 50:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        formatted = traceback.TracebackException.from_exception(current, capture_locals=True)
+        texts.append("".join(formatted.format()))
+        for frame, _ in traceback.walk_tb(current.__traceback__):
+            texts.extend(repr(value) for value in frame.f_locals.values())
+        for attribute in dir(current):
+            if not attribute.startswith("__"):
+                texts.append(repr(getattr(current, attribute, None)))
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return "\n".join(texts)
+
+
+def raised_by(call: Callable[[], object]) -> BaseException:
+    """The exception ``call`` raises, caught in a frame whose locals hold no secret."""
+    try:
+        call()
+    except BaseException as error:  # any exception is what the test looks at
+        return error
+    raise AssertionError("nothing was raised")
+
+
+_DIGITS = "31415926535897932384626433832795028841971"
+_LEAK_MARKER = "Lk7SECRETv4lue"
+
+
+def malformed_values() -> dict[str, tuple[str | bytes, str]]:
+    """Values that are not JSON, each with the text that must never be shown."""
+    mark = _LEAK_MARKER
+    return {
+        "unterminated": ('{"username": "app", "password": "' + mark, mark),
+        "bare words": (f"{mark} is not JSON", mark),
+        "control character": ('{"password": "' + mark + '\x01"}', mark),
+        "bad escape": ('{"password": "' + mark + '\\q"}', mark),
+        "trailing data": ('{"password": "' + mark + '"} extra', mark),
+        "deep nesting": ("[" * 20_000 + json.dumps(mark) + "]" * 20_000, mark),
+        "long integer": ('{"pin": ' + _DIGITS * 120 + "}", _DIGITS),
+        "binary, not UTF-8": (b"\xff\xfe" + mark.encode() + b"\xfe", mark),
+        "UTF-8 bytes, not JSON": (b'{"password": "' + mark.encode() + b'"', mark),
+    }
+
+
+@pytest.mark.parametrize("label", list(malformed_values()))
+def test_json_errors_leave_no_value_in_any_frame_or_chained_exception(
+    sm: Any, client: Any, label: str
+) -> None:
+    value, shown = malformed_values()[label]
+    name = unique()
+    sm.create_secret(
+        Name=name, **({"SecretBinary": value} if isinstance(value, bytes) else {"SecretString": value})
+    )
+    secret = Secret(name, client=client)
+    assert secret.value == value
+
+    error = raised_by(secret.json)
+
+    assert isinstance(error, SecretError)
+    assert error.context["code"] == "InvalidJSON"
+    assert name in str(error)
+    everything = everything_a_traceback_tool_can_show(error)
+    assert "json" in everything  # the frames and their locals really were formatted
+    assert shown not in everything
+    assert shown not in repr(secret._entry)
+
+
+def test_parameter_json_errors_leave_no_value_in_any_frame(aws: AwsStandIn, proxy: CountingProxy) -> None:
+    name = unique("/app")
+    aws.client("ssm").put_parameter(Name=name, Value='{"token": "' + _LEAK_MARKER, Type="SecureString")
+    parameter = Parameter(name, client=make_client(proxy.url, "ssm"))
+
+    error = raised_by(parameter.json)
+
+    assert isinstance(error, SecretError)
+    assert _LEAK_MARKER not in everything_a_traceback_tool_can_show(error)
+
+
+def test_json_that_cannot_be_parsed_for_any_other_reason_is_a_secret_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = Secret("db", backend=MemoryBackend({"db": '{"password": "' + _LEAK_MARKER + '"}'}))
+    secret.prefetch()
+
+    def out_of_memory(text: str) -> Any:
+        raise MemoryError
+
+    monkeypatch.setattr(json, "loads", out_of_memory)
+    error = raised_by(secret.json)
+
+    assert isinstance(error, SecretError)
+    assert "could not be parsed (MemoryError)" in str(error)
+    assert _LEAK_MARKER not in everything_a_traceback_tool_can_show(error)
+
+
+def test_failed_reads_refreshes_and_retries_leave_no_value_in_any_frame(clock: FakeClock) -> None:
+    backend = MemoryBackend({"db": json.dumps({"password": _LEAK_MARKER})})
+    secret = Secret("db", backend=backend, ttl=10, max_stale=5, min_refresh_interval=0).prefetch()
+    assert secret.json()["password"] == _LEAK_MARKER
+
+    @secret.refetch_on(AuthFailedError)
+    def connect() -> None:
+        secret.json()
+        raise AuthFailedError("login failed")
+
+    errors = [raised_by(connect)]
+    backend.error = ConnectionError("unreachable")
+    clock.advance(16)  # past the TTL and max_stale: reads and refreshes raise
+    errors += [raised_by(lambda: secret.value), raised_by(secret.json), raised_by(secret.refresh)]
+    errors += [raised_by(lambda: secret.version_id), raised_by(connect)]
+
+    assert [type(error) for error in errors] == [AuthFailedError] + [SecretError] * 5
+    for error in errors:
+        assert _LEAK_MARKER not in everything_a_traceback_tool_can_show(error)
+
+
+class StubClient:
+    """A client that returns a fixed response: the shapes boto3 never returns, a custom client might."""
+
+    def __init__(self, response: Any) -> None:
+        self.response = response
+
+    def get_secret_value(self, **kwargs: Any) -> Any:
+        return self.response
+
+    def get_parameter(self, **kwargs: Any) -> Any:
+        return self.response
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        ({"SecretString": {"password": _LEAK_MARKER}, "VersionId": "v"}, "of type dict"),
+        ({"SecretBinary": [_LEAK_MARKER], "VersionId": "v"}, "of type list"),
+        ([{"SecretString": _LEAK_MARKER}], "a list instead of a response"),
+    ],
+)
+def test_sdk_answers_of_the_wrong_shape_are_secret_errors_that_never_show_the_value(
+    response: Any, reason: str
+) -> None:
+    error = raised_by(Secret("db", client=StubClient(response)).prefetch)
+
+    assert isinstance(error, SecretError)
+    assert error.context["code"] == "EmptySecret"
+    assert reason in str(error)
+    assert _LEAK_MARKER not in everything_a_traceback_tool_can_show(error)
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        ({"Parameter": {"Value": _LEAK_MARKER, "Version": [1]}}, "a Version of type list"),
+        ({"Parameter": {"Value": _LEAK_MARKER, "Version": True}}, "a Version of type bool"),
+        ({"Parameter": [_LEAK_MARKER]}, "no Value"),
+        ({"Parameter": {"Value": [_LEAK_MARKER], "Version": 1}}, "no Value"),
+        (_LEAK_MARKER, "no Value"),
+    ],
+)
+def test_sdk_parameter_answers_of_the_wrong_shape_are_secret_errors(response: Any, reason: str) -> None:
+    error = raised_by(Parameter("/p", client=StubClient(response)).prefetch)
+
+    assert isinstance(error, SecretError)
+    assert error.context["code"] == "EmptyParameter"
+    assert reason in str(error)
+    assert _LEAK_MARKER not in everything_a_traceback_tool_can_show(error)
+
+
+def test_sdk_answers_without_a_text_version_id_get_an_empty_one() -> None:
+    assert Secret("db", client=StubClient({"SecretString": "s", "VersionId": 7})).version_id == ""
+    assert Parameter("/p", client=StubClient({"Parameter": {"Value": "p"}})).version_id == ""
+
+
+@pytest.mark.parametrize(
+    ("answer", "shape"),
+    [
+        ({"password": _LEAK_MARKER, "user": "app"}, "a dict"),
+        ((int(_DIGITS[:12]), "v1"), "a tuple of (int, str)"),
+        ((_LEAK_MARKER, 1), "a tuple of (str, int)"),
+        ((_LEAK_MARKER, "v", "x", "y"), "a tuple of (str, str, str, ...)"),
+        (_LEAK_MARKER, "a str"),
+    ],
+)
+def test_a_custom_backends_answer_of_the_wrong_shape_is_a_secret_error(answer: Any, shape: str) -> None:
+    class Odd(MemoryBackend):
+        def get_secret_value(self, secret_id: str, **kwargs: Any) -> Any:
+            return answer
+
+    error = raised_by(Secret("db", backend=Odd({})).prefetch)
+
+    assert isinstance(error, SecretError)
+    assert error.context["code"] == "InvalidBackendAnswer"
+    assert shape in str(error)
+    everything = everything_a_traceback_tool_can_show(error)
+    assert _LEAK_MARKER not in everything
+    assert _DIGITS[:12] not in everything
+
+
+def test_a_parameter_backend_must_answer_text() -> None:
+    class Binary(MemoryBackend):
+        def get_parameter(self, name: str, *, with_decryption: bool, forced: bool) -> tuple[str, str]:
+            return b"bytes", "1"  # type: ignore[return-value]  # the mistake under test
+
+    error = raised_by(Parameter("/p", backend=Binary({})).prefetch)
+    assert isinstance(error, SecretError)
+    assert "with a str value" in str(error)
+
+
+class RawExtension:
+    """An extension stand-in on 127.0.0.1 that answers every request with raw bytes.
+
+    ``answer`` is sent as it is (then the connection closes); with ``drip`` seconds, the
+    first ``at_once`` bytes go at once and the rest one byte every ``drip`` seconds.
+    ``finished`` is set once a whole answer has been sent.
+    """
+
+    def __init__(self, answer: bytes = b"") -> None:
+        import socketserver
+
+        self.answer = answer
+        self.drip = 0.0
+        self.at_once = 0
+        self.requests = 0
+        self.finished = threading.Event()
+        self._stop = threading.Event()
+        raw = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                raw.requests += 1
+                head = b""
+                while b"\r\n\r\n" not in head and len(head) < 65536:
+                    piece = self.request.recv(4096)
+                    if not piece:
+                        return
+                    head += piece
+                answer, drip = raw.answer, raw.drip
+                try:
+                    if drip <= 0:
+                        self.request.sendall(answer)
+                    else:
+                        self.request.sendall(answer[: raw.at_once])
+                        for index in range(raw.at_once, len(answer)):
+                            if raw._stop.wait(drip):
+                                return
+                            self.request.sendall(answer[index : index + 1])
+                except OSError:
+                    return  # the client gave up and closed the connection
+                raw.finished.set()
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def raw_extension() -> Iterator[RawExtension]:
+    stand_in = RawExtension()
+    yield stand_in
+    stand_in.close()
+
+
+def http_answer(body: bytes, status: int = 200) -> bytes:
+    head = (
+        f"HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def extension_document(value: str, version: str = "v-extension") -> bytes:
+    return json.dumps({"Name": "n", "VersionId": version, "SecretString": value}).encode()
+
+
+@pytest.mark.parametrize("dripped", ["head and body", "body"])
+def test_extension_timeout_bounds_the_whole_request_of_an_extension_that_drips(
+    sm: Any, client: Any, proxy: CountingProxy, raw_extension: RawExtension, dripped: str
+) -> None:
+    name = unique()
+    sm.create_secret(Name=name, SecretString="from-secrets-manager")
+    body = extension_document("from-the-dripping-extension")
+    raw_extension.answer = http_answer(body)
+    raw_extension.drip = 0.05  # one byte every 50 ms: the body alone takes over 4 s
+    raw_extension.at_once = 0 if dripped == "head and body" else len(raw_extension.answer) - len(body)
+    backend = ExtensionBackend(
+        port=raw_extension.port, fallback=SdkBackend(secretsmanager=client), timeout=0.5
+    )
+
+    secret = Secret(name, backend=backend).prefetch()
+
+    # Given up at the deadline, long before the extension finished: Secrets Manager answered.
+    assert not raw_extension.finished.is_set()
+    assert secret.value == "from-secrets-manager"
+    assert raw_extension.requests == 1
+    assert proxy.count("GetSecretValue") == 1
+
+
+def test_extension_answers_are_read_whole_however_they_are_framed(
+    raw_extension: RawExtension, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token")
+    body = extension_document("from-the-extension")
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunked += b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:10], body[10:]))
+    framings = {
+        "content-length, dripped": http_answer(body),
+        "chunked, dripped": chunked + b"0\r\n\r\n",
+        "until close, HTTP/1.0": b"HTTP/1.0 200 OK\r\n\r\n" + body,
+    }
+    fallback = MemoryBackend({"db": "from-the-fallback"})
+    for label, answer in framings.items():
+        raw_extension.answer = answer
+        raw_extension.drip = 0.001 if "dripped" in label else 0.0
+        raw_extension.at_once = 20
+        backend = ExtensionBackend(port=raw_extension.port, fallback=fallback, timeout=5)
+        assert backend.get_secret_value("db", version_stage=None, version_id=None, forced=False) == (
+            "from-the-extension",
+            "v-extension",
+        ), label
+    assert fallback.calls == 0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(http_answer(b'{"message": "not ready"}', status=400), id="400"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + extension_document("x"), id="truncated"
+        ),
+        pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", id="truncated chunk"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Le", id="closed in the head"),
+        pytest.param(b"", id="closed at once"),
+        pytest.param(b"SSH-2.0-OpenSSH\r\n\r\n", id="not HTTP"),
+        pytest.param(http_answer(extension_document("x" * (1 << 20))), id="over 1 MiB"),
+    ],
+)
+def test_extension_answers_that_are_not_a_whole_200_fall_back(
+    raw_extension: RawExtension, answer: bytes
+) -> None:
+    raw_extension.answer = answer
+    fallback = MemoryBackend({"db": "from-the-fallback"})
+    backend = ExtensionBackend(port=raw_extension.port, fallback=fallback, timeout=5)
+    assert Secret("db", backend=backend).value == "from-the-fallback"
+    assert (raw_extension.requests, fallback.calls) == (1, 1)
+
+
+def test_extension_on_the_second_address_of_localhost_is_reached(
+    raw_extension: RawExtension, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    raw_extension.answer = http_answer(extension_document("from-the-extension"))
+    real = socket.getaddrinfo
+
+    def two_addresses(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        found = real(host, port, *args, **kwargs)
+        if host != "localhost":
+            return found
+        nobody = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port))  # refused
+        return [nobody, *found]
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    backend = ExtensionBackend(port=raw_extension.port, fallback=MemoryBackend({}), timeout=5)
+    assert Secret("db", backend=backend).value == "from-the-extension"
+
+
+def test_extension_token_that_cannot_be_sent_falls_back(
+    raw_extension: RawExtension, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw_extension.answer = http_answer(extension_document("from-the-extension"))
+    fallback = MemoryBackend({"db": "from-the-fallback"})
+    backend = ExtensionBackend(port=raw_extension.port, fallback=fallback, timeout=5)
+    for token in ("token\r\nX-Injected: 1", "tökén-€"):
+        monkeypatch.setenv("AWS_SESSION_TOKEN", token)
+        assert backend.get_secret_value("db", version_stage=None, version_id=None, forced=False)[0] == (
+            "from-the-fallback"
+        )
+    assert raw_extension.requests == 0
+
+
+def nested(depth: int, inner: str = '"s"') -> str:
+    return "[" * depth + inner + "]" * depth
+
+
+_MALFORMED_EXTENSION_BODIES = {
+    "nested SecretString": b'{"VersionId": "v", "SecretString": ' + nested(50_000).encode() + b"}",
+    "nested document": nested(50_000).encode(),
+    "nested Parameter": b'{"Parameter": ' + nested(50_000).encode() + b"}",
+    "long integer": b'{"VersionId": "v", "SecretString": "s", "n": ' + b"9" * 5000 + b"}",
+    "invalid UTF-8": b'{"VersionId": "v", "SecretString": "\xff\xfe"}',
+    "wrong shapes": b'{"VersionId": ["v"], "SecretString": 1, "Parameter": []}',
+    "SecretBinary not ASCII": '{"VersionId": "v", "SecretBinary": "é"}'.encode(),
+}
+
+
+@pytest.mark.parametrize("label", list(_MALFORMED_EXTENSION_BODIES))
+def test_extension_parsers_reject_any_malformed_answer_with_value_error(label: str) -> None:
+    body = _MALFORMED_EXTENSION_BODIES[label]
+    for parse in (_secrets_backends.parse_extension_secret, _secrets_backends.parse_extension_parameter):
+        error = raised_by(lambda parse=parse: parse(body))  # type: ignore[misc]
+        assert isinstance(error, ValueError)
+        assert "extension" in str(error)
+        assert error.__cause__ is None
+        assert error.__context__ is None
+
+
+@pytest.mark.parametrize("label", list(_MALFORMED_EXTENSION_BODIES))
+def test_malformed_extension_answers_fall_back_to_the_sdk(
+    aws: AwsStandIn, sm: Any, proxy: CountingProxy, raw_extension: RawExtension, label: str
+) -> None:
+    raw_extension.answer = http_answer(_MALFORMED_EXTENSION_BODIES[label])
+    name, parameter_name = unique(), unique("/ext")
+    sm.create_secret(Name=name, SecretString="from-sdk")
+    aws.client("ssm").put_parameter(Name=parameter_name, Value="param-from-sdk", Type="String")
+    fallback = SdkBackend(secretsmanager=make_client(proxy.url), ssm=make_client(proxy.url, "ssm"))
+    backend = ExtensionBackend(port=raw_extension.port, fallback=fallback)
+
+    assert Secret(name, backend=backend).value == "from-sdk"
+    assert Parameter(parameter_name, backend=backend).value == "param-from-sdk"
+    assert raw_extension.requests == 2
+    assert (proxy.count("GetSecretValue"), proxy.count("GetParameter")) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"SecretString": "' + _LEAK_MARKER.encode() + b'"}', id="no VersionId"),
+        pytest.param(
+            b'{"VersionId": "v", "SecretBinary": "' + _LEAK_MARKER.encode() + b'*"}', id="not base64"
+        ),
+        pytest.param(nested(5000, json.dumps(_LEAK_MARKER)).encode(), id="nested"),
+        pytest.param(b'{"VersionId": "v", "SecretString": "' + _LEAK_MARKER.encode() + b'", ', id="cut"),
+    ],
+)
+def test_extension_answers_leave_no_value_in_any_frame_when_the_fallback_fails(
+    client: Any, raw_extension: RawExtension, body: bytes
+) -> None:
+    raw_extension.answer = http_answer(body)
+    backend = ExtensionBackend(port=raw_extension.port, fallback=SdkBackend(secretsmanager=client))
+
+    error = raised_by(Secret(unique("missing"), backend=backend).prefetch)
+
+    assert isinstance(error, SecretError)
+    assert error.context["code"] == "ResourceNotFoundException"
+    everything = everything_a_traceback_tool_can_show(error)
+    assert "get_secret_value" in everything  # the backend's frames really were formatted
+    assert _LEAK_MARKER not in everything
+    assert raw_extension.requests == 1
+
+
+def test_an_extension_answer_not_believed_leaves_no_value_in_any_frame(
+    sm: Any, client: Any, proxy: CountingProxy, raw_extension: RawExtension, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRETS_MANAGER_TTL", "0")  # ask the extension again at once
+    name = unique()
+    sm.create_secret(Name=name, SecretString="current")
+    raw_extension.answer = http_answer(extension_document(_LEAK_MARKER, version="v-before-the-rotation"))
+    backend = ExtensionBackend(port=raw_extension.port, fallback=SdkBackend(secretsmanager=client))
+    secret = Secret(name, backend=backend, min_refresh_interval=0)
+    secret.refresh()  # forced: the version Secrets Manager returned is the newest one
+    assert secret.value == "current"
+
+    proxy.fault = lambda op: (400, {"__type": "InternalServiceError", "message": "down"})
+    error = raised_by(Secret(name, backend=backend).prefetch)  # the extension's old version: refused
+
+    assert isinstance(error, SecretError)
+    assert raw_extension.requests == 1
+    assert _LEAK_MARKER not in everything_a_traceback_tool_can_show(error)
+
+
+_RAW_BODIES = st.one_of(
+    st.binary(max_size=200),
+    JSON.map(lambda v: json.dumps(v).encode()),
+    DOCUMENTS.map(lambda v: json.dumps(v).encode()),
+    st.integers(min_value=900, max_value=3000).map(lambda depth: nested(depth).encode()),
+    st.integers(min_value=4301, max_value=6000).map(
+        lambda digits: (
+            b'{"VersionId": "v", "SecretString": "s", "Parameter": {"Value": "p", "Version": '
+            + b"7" * digits
+            + b"}}"
+        )
+    ),
+)
+# (the raw answer, and its body when it is a well-framed 200 answer)
+_RAW_ANSWERS = st.one_of(
+    st.binary(max_size=300).map(lambda answer: (answer, None)),
+    _RAW_BODIES.map(lambda body: (http_answer(body), body)),
+    st.tuples(st.sampled_from([204, 400, 404, 500]), _RAW_BODIES).map(
+        lambda pair: (http_answer(pair[1], pair[0]), None)
+    ),
+    st.tuples(
+        st.sampled_from([b"HTTP/1.1 200 OK", b"HTTP/1.0 200 OK", b"HTTP/1.1 200", b"HTTP/2 200", b"200 OK"]),
+        st.lists(st.binary(max_size=40), max_size=4),
+        _RAW_BODIES,
+    ).map(lambda parts: (b"\r\n".join([parts[0], *parts[1]]) + b"\r\n\r\n" + parts[2], None)),
+)
+
+
+def parsed_or_none(parse: Callable[[bytes], tuple[Any, str]], body: bytes) -> tuple[Any, str] | None:
+    try:
+        return parse(body)
+    except ValueError:
+        return None
+
+
+def test_any_extension_answer_is_served_or_falls_back(raw_extension: RawExtension) -> None:
+    fallback = MemoryBackend({"db": "from-the-fallback"})
+    backend = ExtensionBackend(port=raw_extension.port, fallback=fallback, timeout=5)
+    from_fallback = {
+        "secret": fallback.get_secret_value("db", version_stage=None, version_id=None, forced=False),
+        "parameter": fallback.get_parameter("db", with_decryption=True, forced=False),
+    }
+
+    @given(case=_RAW_ANSWERS)
+    @settings(max_examples=150, deadline=None)
+    def check(case: tuple[bytes, bytes | None]) -> None:
+        answer, body = case
+        raw_extension.answer = answer
+        found = {
+            "secret": backend.get_secret_value("db", version_stage=None, version_id=None, forced=False),
+            "parameter": backend.get_parameter("db", with_decryption=True, forced=False),
+        }
+        parsers = {
+            "secret": _secrets_backends.parse_extension_secret,
+            "parameter": _secrets_backends.parse_extension_parameter,
+        }
+        for kind, (value, version) in found.items():
+            assert isinstance(value, (str, bytes))
+            assert isinstance(version, str)
+            if body is not None:  # well framed: served exactly when the body is a valid answer
+                assert (value, version) == (parsed_or_none(parsers[kind], body) or from_fallback[kind])
+            elif (value, version) != from_fallback[kind]:
+                assert answer.startswith(b"HTTP/1.")  # only an HTTP/1.x 200 answer can be served
+
+    check()
+
+
+def test_extension_deadline_that_has_passed_raises_timeout_before_any_wait() -> None:
+    with pytest.raises(TimeoutError, match="deadline"):
+        _secrets_backends._remaining(time.monotonic())
+    assert 0 < _secrets_backends._remaining(time.monotonic() + 60) <= 60
