@@ -110,24 +110,34 @@ def kind_of(tp: Any) -> str:
     return "any"
 
 
+class _NotJSON(ValueError):
+    """``NaN`` / ``Infinity`` met while parsing (Python's json reads them; JSON has no such thing)."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _NotJSON(f"{name} is not a JSON value")
 
 
 def parse_json(data: str | bytes) -> Any:
-    """Parse JSON from outside; any failure is an :class:`InputValidationError` (a 400).
+    """Parse JSON from outside; any failure is an :class:`InputValidationError` (a 400) saying why.
 
     Stricter than ``json.loads``: ``NaN`` and ``Infinity`` are refused (they are not
     JSON, and would be echoed back as invalid JSON), and nesting deep enough to
-    exhaust the recursion limit is refused rather than crashing.
+    exhaust the recursion limit is refused rather than crashing. The message never
+    quotes the body.
     """
     try:
         return json.loads(data, parse_constant=_reject_constant)
     except RecursionError:
         raise _fail("body is nested too deeply", "json_invalid") from None
-    except (ValueError, UnicodeDecodeError) as error:
-        detail = getattr(error, "msg", None) or "not UTF-8"
-        raise _fail(f"body is not valid JSON ({detail})", "json_invalid") from None
+    except UnicodeDecodeError:  # bytes that are not UTF-8 (nor UTF-16/32 with a BOM)
+        raise _fail("body is not valid JSON (not UTF-8)", "json_invalid") from None
+    except json.JSONDecodeError as error:  # its msg names what was expected, never the text
+        raise _fail(f"body is not valid JSON ({error.msg})", "json_invalid") from None
+    except _NotJSON as error:
+        raise _fail(f"body is not valid JSON ({error})", "json_invalid") from None
+    except ValueError:  # int() of a number longer than the interpreter's digit limit (4,300)
+        raise _fail("body is not valid JSON (a number has too many digits)", "json_invalid") from None
 
 
 _parse_json = parse_json
@@ -175,7 +185,6 @@ _WORDS = {
     "off": False,
 }
 # Numbers as a client writes them in a URL: ASCII digits only ([0-9] is not \d).
-_INTEGER = r"[+-]?[0-9]+"
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _UUID = r"[0-9a-fA-F]{8}(-?)[0-9a-fA-F]{4}\1[0-9a-fA-F]{4}\1[0-9a-fA-F]{4}\1[0-9a-fA-F]{12}"
 _DATE = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
@@ -186,10 +195,9 @@ _DECIMAL_LIMIT = 4300
 
 
 def _int_text() -> Callable[[str], int]:
-    match = re.compile(_INTEGER).fullmatch
-
     def parse_int(text: str) -> int:
-        if match(text) is None:
+        digits = text[1:] if text[:1] in ("+", "-") else text
+        if not (digits.isascii() and digits.isdigit()):  # isdigit() alone takes other scripts' digits
             raise ValueError("not an integer")
         return int(text)  # ValueError beyond the interpreter's digit limit
 
@@ -1071,6 +1079,8 @@ def _default(value: Any) -> Any:
     from decimal import Decimal
 
     if isinstance(value, Decimal):
+        if not value.is_finite():  # NaN, sNaN, Infinity: null, as for floats
+            return None
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, enum.Enum):  # its value: what a request sends back for it
         return value.value
@@ -1086,20 +1096,83 @@ def _default(value: Any) -> Any:
     iso = getattr(value, "isoformat", None)
     if callable(iso):
         return iso()
+    if not isinstance(value, type) and (
+        hasattr(value, "__dataclass_fields__") or hasattr(value, "model_dump")
+    ):  # a dataclass or pydantic model inside a dict or list
+        return to_jsonable(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def dumps(value: Any) -> str:
-    """Compact JSON text of a core function's result."""
+    """Compact JSON text of a core function's result; always valid JSON, always sendable as UTF-8.
+
+    Two things Python's ``json`` would write and Lambda could not send are avoided:
+
+    * ``NaN`` and infinities (``allow_nan`` writes a bare ``NaN``, which is not JSON)
+      are written as ``null``: what pydantic models and JavaScript's ``JSON.stringify``
+      do. A result that is all finite pays nothing for this.
+    * A lone surrogate (a client's ``"\\ud800"`` echoed back) is written as that
+      ``\\u`` escape: valid JSON, and the same text the client sent. Kept raw, it makes
+      awslambdaric fail to encode the response as UTF-8 and, on Python 3.12+, exit.
+    """
     serializer = getattr(type(value), "__pydantic_serializer__", None)
     if serializer is not None and hasattr(value, "model_dump_json"):
         try:  # model_dump_json's own fast path, without its wrapper frame
             text: str = serializer.to_json(value).decode()
             return text
         except TypeError:  # an unexpected pydantic internals signature: the public API
+            try:
+                text = value.model_dump_json()
+                return text
+            except ValueError:
+                return _dump_data(value.model_dump(mode="json"))
+        except ValueError:  # PydanticSerializationError: a lone surrogate cannot be UTF-8
+            return _dump_data(value.model_dump(mode="json"))
+    if hasattr(value, "model_dump_json") and hasattr(value, "model_validate_json"):
+        try:
             text = value.model_dump_json()
             return text
-    if hasattr(value, "model_dump_json") and hasattr(value, "model_validate_json"):
-        text = value.model_dump_json()
+        except ValueError:
+            return _dump_data(value.model_dump(mode="json"))
+    return _dump_data(to_jsonable(value))
+
+
+def _dump_data(data: Any) -> str:
+    try:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default)
+    except ValueError as error:
+        if "Out of range float" not in str(error):  # a circular reference: not ours to mend
+            raise
+        data = _finite(data)
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default)
+    if text.isascii() or _SURROGATE.search(text) is None:  # isascii() is O(1) in CPython
         return text
-    return json.dumps(to_jsonable(value), separators=(",", ":"), ensure_ascii=False, default=_default)
+    return json.dumps(data, separators=(",", ":"), allow_nan=False, default=_default)
+
+
+def _finite(data: Any, depth: int = 0) -> Any:
+    """``data`` with every non-finite float as ``None`` (containers copied, the rest as it is)."""
+    if depth > 1000:  # deeper than json.dumps itself can go: leave it to raise
+        return data
+    if isinstance(data, float):
+        return data if data - data == 0.0 else None  # inf - inf and nan - nan are nan
+    if isinstance(data, dict):
+        return {_finite_key(key): _finite(item, depth + 1) for key, item in data.items()}
+    if isinstance(data, (list, tuple, set, frozenset)):
+        return [_finite(item, depth + 1) for item in data]
+    if data is None or isinstance(data, (str, int)):
+        return data
+    try:
+        converted = _default(data)  # what json.dumps would ask for it, with its floats checked
+    except TypeError:
+        return data
+    return _finite(converted, depth + 1)
+
+
+def _finite_key(key: Any) -> Any:
+    if isinstance(key, float) and key - key != 0.0:  # as JavaScript names them
+        return "NaN" if key != key else ("Infinity" if key > 0 else "-Infinity")
+    return key

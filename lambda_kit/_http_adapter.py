@@ -30,7 +30,7 @@ from urllib.parse import unquote, unquote_plus
 
 from lambda_kit import _http_events, lifecycle
 from lambda_kit._batch import _Runner
-from lambda_kit._coerce import converter_for, dumps, kind_of
+from lambda_kit._coerce import converter_for, dumps, kind_of, text_parser
 from lambda_kit.exceptions import ConfigurationError, InputValidationError, ProtobufError
 
 TYPE_CHECKING = False
@@ -306,128 +306,19 @@ class _HTTPProblem(Exception):
         self.extra = extra or {}
 
 
-_SCALAR_NAMES = {int: "integer", float: "number", bool: "boolean"}
-# What a client sends for numbers in a URL: ASCII digits, no spaces, underscores or other
-# scripts' digits (int() and float() accept all of those), no nan or inf.
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
-
-
-def _parse_int(text: str) -> int:
-    digits = text[1:] if text[:1] in ("+", "-") else text
-    if not (digits.isascii() and digits.isdigit()):  # isdigit() alone admits other scripts' digits
-        raise ValueError(text)
-    return int(text)  # ValueError beyond the interpreter's digit limit
-
-
-def _parse_float(text: str) -> float:
-    if _NUMBER.fullmatch(text) is None:
-        raise ValueError(text)
-    value = float(text)
-    if value in (float("inf"), float("-inf")):  # 1e999
-        raise ValueError(text)
-    return value
-
-
-def _parse_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(text)
-
-
-def _enum_parser(tp: Any) -> tuple[Callable[[str], Any], str]:
-    """Parse an Enum member from its value as text: ``"1"`` for ``IntEnum`` member 1, ``"red"`` for ``"red"``.
-
-    Members are matched by value (not by name), as in a JSON body; numeric values
-    match their number however it is written (``"1"``, ``"+1"``, ``"1.0"`` for 1.0).
-    """
-    by_text: dict[str, Any] = {}
-    numeric = False
-    for member in tp:
-        value = member.value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            numeric = True
-        by_text.setdefault(value if isinstance(value, str) else str(value), member)
-    allowed = ", ".join(by_text)
-
-    def parse(text: str) -> Any:
-        member = by_text.get(text)
-        if member is not None:
-            return member
-        if numeric:
-            for parse_number in (_parse_int, _parse_float):  # ints first: exact beyond 2**53
-                try:
-                    return tp(parse_number(text))
-                except ValueError:
-                    pass
-        raise ValueError(text)
-
-    return parse, f"one of: {allowed}"
-
-
-def _scalar_parser(tp: Any, where: str) -> tuple[Callable[[str], Any], str]:
-    """How a path / query / header value becomes ``tp``, and what to call ``tp`` in a 400; checked at INIT.
-
-    ``str`` for no annotation or ``Any``; ``str``, ``int``, ``float``, ``bool``,
-    ``Decimal``, ``UUID`` and ``Enum`` subclasses (``IntEnum`` included) are supported.
-    """
-    import typing
-
-    if tp is typing.Any or tp is None or tp is str:
-        return str, "string"
-    if tp is int:
-        return _parse_int, "integer"
-    if tp is float:
-        return _parse_float, "number"
-    if tp is bool:
-        return _parse_bool, "boolean"
-    name = getattr(tp, "__name__", "")
-    module = getattr(tp, "__module__", "")
-    if (module, name) == ("decimal", "Decimal"):
-
-        def parse_decimal(text: str) -> Any:
-            _parse_float(text)  # the same spelling rules as float, finite
-            return tp(text)
-
-        return parse_decimal, "decimal number"
-    if (module, name) == ("uuid", "UUID"):
-        return tp, "UUID"
-    import enum
-
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return _enum_parser(tp)
-    raise ConfigurationError(
-        f"Cannot read {where} as {tp!r}; annotate it as str, int, float, bool, Decimal, UUID or an Enum "
-        "(or a list of one of those for a query value).",
-        setting="core",
-    )
-
-
 def _scalar(param: _Param, text: str, loc: list[str]) -> Any:
+    """A path / query / header value as the parameter's type; a 400 naming it when it is not one."""
     parse = param.parse
     if parse is str:
         return text
     try:
         return parse(text)  # type: ignore[misc]
-    except (ValueError, TypeError, ArithmeticError):
+    except ValueError:
         kind = param.expected
         raise InputValidationError(
             f"Invalid {loc[0]} parameter {loc[1]!r}: expected {kind}.",
-            errors=[{"loc": loc, "msg": f"expected {kind}", "type": _error_type(param.tp)}],
+            errors=[{"loc": loc, "msg": f"expected {kind}", "type": param.error_type}],
         ) from None
-
-
-def _error_type(tp: Any) -> str:
-    name = _SCALAR_NAMES.get(tp)
-    if name is not None:
-        return f"{name}_parsing"
-    if isinstance(tp, type) and hasattr(tp, "__members__"):
-        return "enum"
-    return f"{getattr(tp, '__name__', 'value').lower()}_parsing"
 
 
 def _list_item(tp: Any) -> Any:
@@ -455,6 +346,7 @@ class _Param:
     __slots__ = (
         "convert",
         "default",
+        "error_type",
         "expected",
         "kind",
         "many",
@@ -485,9 +377,10 @@ class _Param:
         self.default = default
         self.many = many  # a query parameter taking every value of a repeated name
         self.parse: Callable[[str], Any] | None = None
-        self.expected = ""
+        self.expected = self.error_type = ""
         if source in ("path", "query", "header"):
-            self.parse, self.expected = _scalar_parser(tp, f"{source} value {wire_name!r}")
+            where = f"{source} value {wire_name!r}"
+            self.parse, self.expected, self.error_type = text_parser(tp, where)
             if self.parse is str:
                 self.tp = str  # no annotation, or Any
         self.kind = kind_of(self.tp)
@@ -522,6 +415,7 @@ def _parameters(
             args = typing.get_args(hint)
             hint = args[0]
             marker = next((arg for arg in args[1:] if isinstance(arg, Header)), None)
+        declared = hint  # Optional[int] reads an empty value as None
         hint, optional = _unwrap_optional(hint)
         has_default = name in defaults
         required = not has_default and not optional
@@ -534,11 +428,11 @@ def _parameters(
             if item is not None:
                 params.append(_Param(name, "query", item, wire, required, default, many=True))
             else:
-                params.append(_Param(name, marker.source, hint, wire, required, default))
+                params.append(_Param(name, marker.source, declared, wire, required, default))
         elif name in path_names or name in greedy:
             params.append(_Param(name, "path", hint, name, True, None))
         elif hint in _SCALARS:
-            params.append(_Param(name, "query", hint, name, required, default))
+            params.append(_Param(name, "query", declared, name, required, default))
         else:
             params.append(_Param(name, "body", hint, name, required, default))
     if sum(1 for param in params if param.source == "body") > 1:
@@ -728,7 +622,10 @@ def _json_dumper(tp: type) -> Callable[[Any], str]:
         return dumps
 
     def dump(value: Any) -> str:
-        return to_json(value).decode()  # type: ignore[no-any-return]
+        try:
+            return to_json(value).decode()  # type: ignore[no-any-return]
+        except ValueError:  # a lone surrogate pydantic cannot write as UTF-8: dumps escapes it
+            return dumps(value)
 
     return dump
 

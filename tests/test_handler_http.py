@@ -513,10 +513,20 @@ def test_path_and_query_types() -> None:
     }
     assert invoke(app, events.api_gateway_v2("GET", "/o/7", query={"amount": "abc"}))["statusCode"] == 400
 
-    def dated(day: Annotated[datetime.date, Query()]) -> None: ...
+    def dated(day: Annotated[datetime.date, Query()]) -> dict[str, str]:
+        return {"day": day.isoformat()}
+
+    assert (
+        _body(
+            invoke(http({"GET /d": dated}), events.api_gateway_v2("GET", "/d", query={"day": "2026-12-03"}))
+        )["day"]
+        == "2026-12-03"
+    )
+
+    def mapped(where: Annotated[dict[str, int], Query()]) -> None: ...
 
     with pytest.raises(ConfigurationError, match="annotate it as str"):
-        http({"GET /d": dated})
+        http({"GET /d": mapped})
 
 
 def _validates_itself(order: dict[str, Any]) -> None:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import base64
 import enum
 import json
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote, quote_plus
 
+import pydantic
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -511,3 +514,114 @@ def test_response_header_with_lone_surrogate_can_be_sent(monkeypatch: pytest.Mon
     event["multiValueQueryStringParameters"] = {"q": ["\ud800"]}
     sent = _as_runtime_sends(invoke(http(core), event), monkeypatch)
     assert sent["headers"]["X-Echo"] == "\ufffd"
+
+
+@dataclass
+class Echoed:
+    sku: str
+    ratio: float
+
+
+class EchoedModel(pydantic.BaseModel):
+    sku: str
+    ratio: float
+
+
+def echo_dataclass(order: Echoed) -> Echoed:
+    return order
+
+
+def echo_model(order: EchoedModel) -> EchoedModel:
+    return order
+
+
+def echo_dict(order: dict[str, Any]) -> dict[str, Any]:
+    return {"sku": order["sku"], "ratio": order["ratio"]}
+
+
+@pytest.mark.parametrize("core", [echo_dataclass, echo_model, echo_dict])
+@pytest.mark.parametrize("shape", ["http_v2", "rest_v1", "alb_multi"])
+def test_lone_surrogate_echoed_in_a_json_result_can_be_sent(
+    core: Any, shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = http({"POST /orders": core})
+    event = ENCODED_PATH_SHAPES[shape]("POST", "/orders")
+    event["body"] = '{"sku": "a\\ud800\\u00e9", "ratio": 0.5}'  # the escape as a client sends it
+    response = invoke(handler, event)
+    sent = _as_runtime_sends(response, monkeypatch)
+    if core is echo_model:  # pydantic refuses a lone surrogate in JSON: a 400 that can be sent
+        assert response["statusCode"] == 400
+        return
+    assert response["statusCode"] == 200
+    assert json.loads(sent["body"]) == {"sku": "a\ud800é", "ratio": 0.5}  # the client's own text
+
+
+class Ratio2(pydantic.BaseModel):
+    ratio: float
+
+
+@dataclass
+class RatioResult:
+    ratio: float
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"ratio": float("nan")},
+        {"nested": [1.0, float("inf"), {"x": float("-inf")}]},
+        RatioResult(float("nan")),
+        [RatioResult(float("inf"))],
+        {"model": Ratio2(ratio=float("nan"))},
+        {"amount": Decimal("NaN"), "limit": Decimal("Infinity")},
+    ],
+)
+def test_non_finite_numbers_in_a_result_are_sent_as_null(result: Any) -> None:
+    response = invoke(http(lambda: result), events.api_gateway_v2("GET", "/"))
+    assert response["statusCode"] == 200
+    json.loads(response["body"], parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert "null" in response["body"]
+
+
+def test_body_with_nan_or_a_huge_number_says_what_is_wrong() -> None:
+    handler = http({"POST /b": take_body})
+    for text, reason in [
+        ('{"a": NaN}', "NaN is not a JSON value"),
+        ('{"a": -Infinity}', "-Infinity is not a JSON value"),
+        ('{"a": ' + "9" * 5000 + "}", "a number has too many digits"),
+        ('{"a": }', "Expecting value"),
+    ]:
+        event = events.api_gateway_v2("POST", "/b")
+        event["body"] = text
+        response = invoke(handler, event)
+        assert response["statusCode"] == 400
+        assert reason in json.dumps(_json(response)), text
+        assert "UTF-8" not in json.dumps(_json(response))
+
+
+def test_model_result_holding_a_lone_surrogate_can_be_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    def core(request: Request) -> EchoedModel:
+        return EchoedModel(sku=request.query["sku"], ratio=float("nan"))
+
+    event = events.api_gateway_v1("GET", "/")
+    event["multiValueQueryStringParameters"] = {"sku": ["\ud800"]}
+    response = invoke(http(core), event)
+    assert response["statusCode"] == 200
+    sent = _as_runtime_sends(response, monkeypatch)
+    assert json.loads(sent["body"]) == {"sku": "\ud800", "ratio": None}
+
+
+def test_empty_query_value_is_none_for_an_optional_number_and_a_400_for_a_number() -> None:
+    def optional(limit: int | None = None) -> dict[str, Any]:
+        return {"limit": limit}
+
+    def required(limit: int) -> dict[str, Any]:
+        return {"limit": limit}
+
+    assert _json(invoke(http(optional), events.api_gateway_v2("GET", "/", query={"limit": ""}))) == {
+        "limit": None
+    }
+    assert _json(invoke(http(optional), events.api_gateway_v2("GET", "/", query={"limit": "5"}))) == {
+        "limit": 5
+    }
+    assert invoke(http(required), events.api_gateway_v2("GET", "/", query={"limit": ""}))["statusCode"] == 400
