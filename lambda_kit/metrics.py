@@ -140,6 +140,7 @@ def _write(blobs: Iterable[str]) -> None:
 
     The flush makes the lines leave the process before the invocation ends (a frozen
     or recycled execution environment would otherwise hold or lose a buffered line).
+    Whatever the stream raises propagates (``log_metrics`` turns it into a warning).
     """
     with _write_lock:
         if _sinks:
@@ -148,6 +149,8 @@ def _write(blobs: Iterable[str]) -> None:
                 sink(blob)
             return
         stream = sys.stdout
+        if stream is None:  # pythonw, or a process that set it so: print() would drop the line
+            raise ValueError("sys.stdout is None: there is no stream to write the EMF line to")
         for blob in blobs:
             stream.write(blob)
         flush = getattr(stream, "flush", None)
@@ -352,28 +355,23 @@ def _to_epoch_ms(timestamp: object) -> int:
     return round(epoch_ms)
 
 
-def _is_metrics_error(error: BaseException) -> bool:
-    """Whether ``error`` is a MetricsError, without importing the exception tree otherwise.
-
-    Every MetricsError is a ValueError, and raising one has imported the tree already.
-    """
-    if not isinstance(error, ValueError):
-        return False
-    from lambda_kit.exceptions import MetricsError
-
-    return isinstance(error, MetricsError)
-
-
 def _warn_not_written(what: str, error: BaseException) -> None:
-    """Log that ``what`` could not be written (logging is imported only on this rare path)."""
+    """Log that ``what`` could not be written (logging is imported only on this rare path).
+
+    The warning itself must not fail the invocation either: with stdout and stderr
+    both gone, a logging handler may raise too, and then nothing more can be said.
+    """
     import logging
 
-    logging.getLogger(__name__).warning(
-        "lambda_kit.metrics: %s could not be written and was dropped: %s: %s",
-        what,
-        type(error).__name__,
-        error,
-    )
+    try:
+        logging.getLogger(__name__).warning(
+            "lambda_kit.metrics: %s could not be written and was dropped: %s: %s",
+            what,
+            type(error).__name__,
+            error,
+        )
+    except Exception:  # noqa: S110 - nowhere left to report to; the handler's outcome wins
+        pass
 
 
 # -- configuration ------------------------------------------------------------------------
@@ -1001,6 +999,10 @@ class Metrics:
         Raises:
             MetricsError: One metric cannot fit in a 1 MB line beside its dimensions
                 and properties (nothing is written).
+            Exception: Whatever writing to ``sys.stdout`` raises (``OSError`` for a
+                broken pipe, ``ValueError`` for a closed stream or a ``sys.stdout``
+                of ``None``, ``UnicodeEncodeError``...); the lines of this flush are
+                dropped. Under :meth:`log_metrics` this becomes a warning instead.
         """
         with self._lock:
             metrics = self._metrics
@@ -1081,10 +1083,13 @@ class Metrics:
                 dimensions, none named ``function_name`` (the ColdStart set would
                 hold 31); raised when decorating, at INIT.
 
-        Invalid metrics never keep the handler from running nor replace its result or
-        exception: a ``MetricsError`` from the ColdStart blob or from the final flush
-        is logged as one warning on the ``lambda_kit.metrics`` logger, and those
-        metrics are dropped. (An ``OSError`` from writing to stdout still propagates.)
+        Metrics never keep the handler from running nor replace its result or
+        exception: when the ColdStart blob or the final flush fails, whether a
+        ``MetricsError`` (a metric too large for a line) or a failed write (a closed or
+        broken stdout, an encoding error, a replaced ``sys.stdout`` that raises: any
+        ``Exception``), it is logged as one warning on the ``lambda_kit.metrics``
+        logger and those metrics are dropped. ``KeyboardInterrupt`` and ``SystemExit``
+        still propagate.
 
         Example:
             >>> metrics = Metrics(namespace="Shop", service="orders")
@@ -1118,18 +1123,14 @@ class Metrics:
             if capture_cold_start_metric and lifecycle.is_cold_start():
                 try:
                     self._record_cold_start(context)
-                except BaseException as error:
-                    if not _is_metrics_error(error):
-                        raise
-                    _warn_not_written("the ColdStart metric", error)  # the handler runs anyway
+                except Exception as error:  # invalid or unwritable: the handler runs anyway
+                    _warn_not_written("the ColdStart metric", error)
 
         def on_finish() -> None:
             try:
                 self.flush()
-            except BaseException as error:
-                if not _is_metrics_error(error):
-                    raise
-                _warn_not_written("this invocation's metrics", error)  # never replaces the outcome
+            except Exception as error:  # invalid or unwritable: never replaces the outcome
+                _warn_not_written("this invocation's metrics", error)
 
         return lifecycle.wrap_invocation(handler, on_start=on_start, on_finish=on_finish)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -350,3 +352,203 @@ def test_console_script_entry_point(
     monkeypatch.setattr(sys, "argv", ["lambda-kit", "invoke", "basic.size", "--task-root", str(handlers)])
     assert main() == 0
     assert json.loads(capsys.readouterr().out) == {"bytes": 2}
+
+
+# -- issue 11: strict JSON, and no projection from failed invocations -------------------------
+
+
+def _strict(text: str) -> Any:
+    """``json.loads`` that refuses what strict JSON has not: NaN, Infinity, -Infinity."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _bench_cli(handlers: Path, *argv: str) -> int:
+    from lambda_kit.emulator._cli import main
+
+    return main(["bench", *argv, "--task-root", str(handlers), "--no-import-profile"])
+
+
+def test_cli_bench_json_without_warm_invocations_is_strict_json(
+    handlers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _bench_cli(handlers, "basic.echo", "--cold", "1", "--warm", "0", "--json") == 0
+    document = _strict(capsys.readouterr().out)
+    summary = document["summary"]
+    assert summary["warm_p50_ms"] is None
+    assert summary["warm_p99_ms"] is None
+    assert summary["warm_cost_per_million_usd"] is None
+    assert summary["init_p50_ms"] > 0
+    assert document["projection"]["basis"] == "cold"  # from the cold Duration, and says so
+    assert document["errors"] == []
+
+
+def test_cli_bench_fails_and_projects_nothing_when_every_invocation_fails(
+    handlers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _bench_cli(handlers, "basic.fail", "--cold", "1", "--warm", "1") == 1
+    text = capsys.readouterr().out
+    assert "Every invocation failed (2): no figures and no projection." in text
+    assert "requests/s" not in text
+    assert "Nothing would throttle" not in text
+    assert "first: error: ValueError: order 42 is invalid" in text
+
+    assert _bench_cli(handlers, "basic.fail", "--cold", "1", "--warm", "0", "--json") == 1
+    document = _strict(capsys.readouterr().out)
+    assert document["projection"] is None
+    assert set(document["summary"].values()) == {None}
+    assert document["max_memory_mb"] is None
+    assert len(document["errors"]) == 1
+    assert document["invocations"] == 1
+
+
+def test_bench_with_some_failures_reports_the_rest_and_exits_one(
+    handlers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_bench(
+        "bench_faults.fail_cold", {}, cold=2, warm=2, task_root=str(handlers), profile_imports=False
+    )
+    assert len(result.errors) == 2  # each cold start fails, each warm invocation succeeds
+    assert result.errors[0].startswith("error: RuntimeError: the first invocation")
+    assert result.init_ms == []
+    assert result.summary["init_p50_ms"] is None
+    assert len(result.warm_duration_ms) == 2
+    assert result.summary["warm_p99_ms"] is not None
+    assert result.projection is not None
+    assert result.projection.basis == "warm"
+    text = format_report(result)
+    assert "2 of 4 invocations failed; figures from the 2 that succeeded." in text
+    assert "Little's law with warm p99" in text
+    assert _bench_cli(handlers, "bench_faults.fail_cold", "--cold", "1", "--warm", "1") == 1
+    assert "1 of 2 invocations failed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("rps", ["inf", "nan", "-1"])
+def test_cli_bench_refuses_a_rate_that_is_not_finite(
+    handlers: Path, rps: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _bench_cli(handlers, "basic.echo", "--rps", rps, "--json") == 2
+    assert "Invalid rps" in capsys.readouterr().err
+
+
+def _invocation(
+    ok: bool, duration: float, init: float | None, peak: int | None, calls: dict[str, int]
+) -> Any:
+    from lambda_kit.emulator import Invocation, Report
+
+    error = None if ok else {"errorType": "ValueError", "errorMessage": "bad"}
+    report = Report(
+        "id",
+        duration,
+        Report.billed(duration, init),
+        128,
+        peak,
+        init,
+        None if ok else "error",
+        None if ok else "ValueError",
+    )
+    return Invocation("id", b"{}", "application/json", error, report, aws_calls=calls)
+
+
+_runs = st.lists(
+    st.builds(
+        _invocation,
+        st.booleans(),
+        st.floats(min_value=0, max_value=900_000),
+        st.one_of(st.none(), st.floats(min_value=0, max_value=10_000)),
+        st.one_of(st.none(), st.integers(min_value=1, max_value=10_240)),
+        st.dictionaries(st.sampled_from(["ssm.GetParameter", "x.Y"]), st.integers(0, 5), max_size=2),
+    ),
+    max_size=4,
+)
+
+
+@given(_runs, _runs, st.floats(min_value=1e-3, max_value=1e9))
+def test_every_bench_result_is_strict_json_and_never_projects_from_failures(
+    cold_runs: list[Any], warm_runs: list[Any], rps: float
+) -> None:
+    from lambda_kit.emulator._cli import strict_json
+    from lambda_kit.emulator.bench import summarise
+
+    result = summarise("h.f", cold_runs, warm_runs, rps=rps)
+    document = _strict(strict_json(result.to_dict()))
+    assert document["invocations"] == len(cold_runs) + len(warm_runs)
+    succeeded = [i for i in (*cold_runs, *warm_runs) if i.ok]
+    assert (result.projection is None) == (not succeeded)
+    assert result.failed == (len(succeeded) < len(cold_runs) + len(warm_runs))
+    text = format_report(result)
+    assert ("requests/s" in text) == bool(succeeded)
+    assert format_comparison([result])
+
+
+def test_strict_json_replaces_what_json_cannot_hold() -> None:
+    from lambda_kit.emulator._cli import strict_json
+
+    document = {"a": math.nan, "b": [math.inf, -math.inf, 1.5], "c": ({"d": math.nan},), "e": "NaN"}
+    assert _strict(strict_json(document)) == {
+        "a": None,
+        "b": [None, None, 1.5],
+        "c": [{"d": None}],
+        "e": "NaN",
+    }
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(handlers: Path) -> None:
+    import subprocess
+
+    read, write = os.pipe()
+    os.close(read)  # `lambda-kit ... | head` once head has exited
+    try:
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lambda_kit",
+                "invoke",
+                "basic.echo",
+                "--json",
+                "--task-root",
+                str(handlers),
+            ],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    assert "BrokenPipeError" not in completed.stderr
+
+
+def test_console_script_turns_a_broken_pipe_into_status_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambda_kit import __main__ as entry
+    from lambda_kit.emulator import _cli
+
+    def reader_gone() -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(_cli, "main", reader_gone)
+    with open(tmp_path / "stdout", "w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert entry.main() == 1
+        print("after", file=stdout, flush=True)  # now goes to /dev/null, without error
+    assert (tmp_path / "stdout").read_text() == ""
+
+
+def test_cli_invoke_json_is_strict_json_when_the_runtime_crashes(
+    handlers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lambda_kit.emulator._cli import main
+
+    assert main(["invoke", "basic.crash", "--task-root", str(handlers), "--json"]) == 1
+    document = _strict(capsys.readouterr().out)
+    assert document["error"]["errorType"] == "Runtime.ExitError"
+    assert document["report"]["status"] == "error"

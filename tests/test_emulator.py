@@ -386,7 +386,7 @@ def test_invalid_configuration(handlers: Path, kwargs: dict[str, object], settin
     assert isinstance(caught.value, LambdaKitError)
 
 
-@pytest.mark.parametrize("handler", ["nodot", ".handler", "module.", ""])
+@pytest.mark.parametrize("handler", ["nodot", ".handler", "module.", "", "app\x00.handler", "app.\ud800"])
 def test_invalid_handler_string(handler: str) -> None:
     with pytest.raises(ConfigurationError, match=r"module\.function"):
         Emulator(handler)
@@ -604,3 +604,207 @@ def test_log_stream_date_is_utc(handlers: Path) -> None:
         utc_date = time.strftime("%Y/%m/%d/", time.gmtime())
         env = fn.invoke().json()["env"]
     assert env["AWS_LAMBDA_LOG_STREAM_NAME"].startswith(utc_date + "[$LATEST]")
+
+
+# -- issue 11: processes that leave the runtime's group, non-ASCII names -----------------
+
+_SUPERVISED = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="child subreapers are Linux's")
+
+
+def _alive(pid: int) -> bool:
+    return not _gone(pid)
+
+
+@_SUPERVISED
+def test_close_kills_processes_in_a_new_session_and_double_forked_daemons(handlers: Path) -> None:
+    with Emulator("detach.spawn", task_root=handlers) as fn:
+        result = fn.invoke()
+        assert result.ok, result.error
+        pids = result.json()["pids"]
+        assert all(_alive(pid) for pid in pids)  # they outlive the invocation, as on Lambda
+        assert fn.invoke().ok  # and the environment stays usable
+        pids += fn.invoke().json()["pids"]
+    assert [pid for pid in pids if _alive(pid)] == []
+
+
+@_SUPERVISED
+def test_detached_processes_die_with_a_runtime_that_exits(handlers: Path) -> None:
+    with Emulator("detach.spawn_then_exit", task_root=handlers) as fn:
+        result = fn.invoke()
+        assert result.error is not None
+        assert result.error["errorMessage"].endswith("Runtime exited with error: exit status 3")
+        pids = [int(pid) for pid in result.output.split("pids ")[1].split()]
+        assert [pid for pid in pids if _alive(pid)] == []  # before close(): with the runtime
+
+
+@_SUPERVISED
+def test_detached_processes_die_with_a_runtime_killed_at_the_timeout(handlers: Path) -> None:
+    with Emulator("detach.spawn_then_hang", task_root=handlers, timeout_s=1) as fn:
+        result = fn.invoke()
+        assert result.report.status == "timeout"
+        pids = [int(pid) for pid in result.output.split("pids ")[1].split()]
+        assert [pid for pid in pids if _alive(pid)] == []
+
+
+@_SUPERVISED
+def test_an_emulator_never_closed_leaves_no_detached_process_behind(handlers: Path) -> None:
+    fn = Emulator("detach.spawn", task_root=handlers)
+    result = fn.invoke()
+    pids = [*result.json()["pids"], result.json()["runtime"]]
+    environments = list(fn._idle)
+    del fn, result
+    gc.collect()
+    try:
+        assert _wait_until(lambda: not any(_alive(pid) for pid in pids))
+    finally:
+        for environment in environments:
+            environment.close()
+
+
+def test_a_supervisor_that_cannot_start_is_a_clear_error(
+    handlers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambda_kit.emulator import _environment
+
+    broken = tmp_path / "supervisor.py"
+    broken.write_text("import sys\nprint('supervisor is broken')\nsys.exit(1)\n")
+    monkeypatch.setattr(_environment, "_SUPERVISOR", str(broken))
+    with Emulator("basic.echo", task_root=handlers) as fn:
+        with pytest.raises(HandlerNotReadyError, match="did not start: supervisor is broken"):
+            fn.invoke()
+        assert fn.environments == 0
+    for count_aws_calls in (True, False):
+        with Emulator("basic.echo", task_root=handlers, count_aws_calls=count_aws_calls) as fn:
+            with monkeypatch.context() as patch:
+                patch.setattr(sys, "executable", str(tmp_path / "no-python"))
+                with pytest.raises(HandlerNotReadyError, match="Could not start the runtime's supervisor"):
+                    fn.invoke()
+            assert fn.environments == 0
+
+
+_ECHO_IDENTITY = """import os
+
+PREFIXES = ("AWS_LAMBDA_", "AWS_REGION", "LAMBDA_", "USER_")
+
+
+def {function}(event, context):
+    return {{
+        "function_name": context.function_name,
+        "arn": context.invoked_function_arn,
+        "request_id": context.aws_request_id,
+        "env": {{k: v for k, v in os.environ.items() if k.startswith(PREFIXES)}},
+        "cwd": os.getcwd(),
+    }}
+"""
+
+
+def _identity_handler(root: Path, module: str, function: str = "handler") -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / f"{module}.py").write_text(_ECHO_IDENTITY.format(function=function), encoding="utf-8")
+
+
+def test_non_ascii_handler_task_root_and_environment_reach_the_runtime_intact(tmp_path: Path) -> None:
+    root = tmp_path / "tâche 根"
+    _identity_handler(root, "módulo_日本", "función")
+    env = {"USER_GRÜSSE": "¡hola 👋 — 你好!", "USER_EMPTY": ""}
+    with Emulator("módulo_日本.función", task_root=root, env=env) as fn:
+        result = fn.invoke({"ü": "✓"})
+    assert result.ok, result.error or result.output
+    identity = result.json()
+    assert identity["function_name"] == "módulo_日本"  # the module's name, by default
+    assert identity["arn"] == "arn:aws:lambda:us-east-1:123456789012:function:módulo_日本"
+    assert identity["request_id"] == result.request_id
+    assert identity["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "módulo_日本"
+    assert identity["env"]["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/módulo_日本"
+    assert identity["env"]["LAMBDA_TASK_ROOT"] == str(root)
+    assert identity["env"]["USER_GRÜSSE"] == env["USER_GRÜSSE"]
+    assert identity["env"]["USER_EMPTY"] == ""
+    assert identity["cwd"] == str(root)
+
+
+@pytest.mark.parametrize(
+    ("function_name", "region"),
+    [
+        ("訂單-" + "😀" * 2000 + "-" + "ß" * 2090, "eu-west-1"),  # 4096 characters, 11 KB of UTF-8
+        ("e\u0301 \u200d\u202e\u05e9\u05dc\u05d5\u05dd\u2028x\u00a0y:z/%41", "ap-南-1"),  # RTL, joiners
+    ],
+)
+def test_any_function_name_the_emulator_takes_reaches_the_runtime_intact(
+    tmp_path: Path, function_name: str, region: str
+) -> None:
+    _identity_handler(tmp_path, "app")
+    with Emulator("app.handler", task_root=tmp_path, function_name=function_name, region=region) as fn:
+        result = fn.invoke()
+    assert result.ok, result.error or result.output
+    identity = result.json()
+    assert identity["function_name"] == function_name
+    assert identity["arn"] == f"arn:aws:lambda:{region}:123456789012:function:{function_name}"
+    assert identity["env"]["AWS_REGION"] == region
+
+
+def test_a_task_root_holding_the_path_separator_is_still_importable(tmp_path: Path) -> None:
+    root = tmp_path / f"a{os.pathsep}b"
+    _identity_handler(root, "app")
+    with Emulator("app.handler", task_root=root) as fn:
+        result = fn.invoke()
+    assert result.ok, result.error or result.output
+    assert result.json()["env"]["LAMBDA_TASK_ROOT"] == str(root)
+
+
+@pytest.mark.parametrize(
+    ("options", "setting", "message"),
+    [
+        ({"function_name": "line\nbreak"}, "function_name", "control character"),
+        ({"function_name": "tab\there"}, "function_name", "control character"),
+        ({"function_name": "trailing "}, "function_name", "whitespace"),
+        ({"function_name": ""}, "function_name", "non-empty"),
+        ({"function_name": "x" * 4097}, "function_name", "over the limit of 4096"),
+        ({"function_name": "half \ud800 pair"}, "function_name", "surrogate"),
+        ({"region": "us-east-1\r\nX-Injected: 1"}, "region", "control character"),
+        ({"env": {"A=B": "x"}}, "env", "variable name"),
+        ({"env": {"": "x"}}, "env", "variable name"),
+        ({"env": {"NUMBER": 1}}, "env", "value of environment variable 'NUMBER'"),
+        ({"python_path": [f"/opt/a{os.pathsep}b"]}, "python_path", "PYTHONPATH"),
+    ],
+)
+def test_values_that_cannot_reach_the_runtime_are_refused(
+    handlers: Path, options: dict[str, object], setting: str, message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message) as caught:
+        Emulator("basic.echo", task_root=handlers, **options)  # type: ignore[arg-type]
+    assert caught.value.context["setting"] == setting
+
+
+def test_an_environment_value_that_cannot_be_passed_is_refused_without_showing_it(handlers: Path) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Emulator("basic.echo", task_root=handlers, env={"DB_PASSWORD": "hunter2\x00tail"})
+    assert "DB_PASSWORD" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    assert "hunter2" not in repr(caught.value)
+    assert "hunter2" not in repr(caught.value.context)
+
+
+def test_close_while_the_supervisor_starts_fails_the_invocation_as_closed(
+    handlers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambda_kit.emulator import _environment
+
+    slow = tmp_path / "supervisor.py"
+    slow.write_text("import time\ntime.sleep(60)\n")  # never says it is ready
+    monkeypatch.setattr(_environment, "_SUPERVISOR", str(slow))
+    fn = Emulator("basic.echo", task_root=handlers)
+    errors: list[BaseException] = []
+
+    def invoke() -> None:
+        try:
+            fn.invoke()
+        except EmulatorError as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=invoke)
+    thread.start()
+    assert _wait_until(lambda: any(e.process is not None for e in list(fn._busy)))
+    fn.close()
+    thread.join()
+    assert len(errors) == 1
+    assert "closed during the invocation" in str(errors[0])

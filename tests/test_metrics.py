@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import decimal
 import enum
@@ -1009,20 +1010,28 @@ def test_cold_start_is_written_once_for_a_doubly_decorated_handler(captured: Cap
     assert captured.values("ColdStart") == [1]
 
 
-def test_a_failing_cold_start_write_ends_the_invocation(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_cold_start_write_is_logged_and_the_handler_still_runs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     metrics = Metrics(namespace="Shop")
+    ran: list[str] = []
 
     class Broken(io.StringIO):
         def write(self, text: str) -> int:
-            raise OSError("stdout closed")
+            raise BrokenPipeError(32, "Broken pipe")
 
     @metrics.log_metrics(capture_cold_start_metric=True)
-    def handler(event: Any, context: Any) -> None:
-        return None
+    def handler(event: Any, context: Any) -> str:
+        ran.append("ran")
+        return "ok"
 
     monkeypatch.setattr(sys, "stdout", Broken())
-    with pytest.raises(OSError, match="stdout closed"):
-        handler({}, FakeContext(request_id="r1"))
+    with caplog.at_level("WARNING", logger="lambda_kit.metrics"):
+        assert handler({}, FakeContext(request_id="r1")) == "ok"
+    assert ran == ["ran"]
+    [warning] = caplog.records
+    assert "the ColdStart metric could not be written" in warning.getMessage()
+    assert "BrokenPipeError" in warning.getMessage()
     assert lifecycle.current_request_id() is None
 
 
@@ -1109,22 +1118,134 @@ def test_a_final_flush_error_never_replaces_the_result_or_the_exception(
     assert lifecycle.current_request_id() is None
 
 
-@pytest.mark.parametrize("error", [OSError("stdout closed"), ValueError("I/O operation on closed file")])
-def test_a_failing_write_of_the_final_flush_still_propagates(
-    monkeypatch: pytest.MonkeyPatch, error: Exception
+class _RaisingStream(io.StringIO):
+    """A replaced sys.stdout whose write (or flush) raises ``error``."""
+
+    def __init__(self, error: BaseException, *, on_flush: bool = False) -> None:
+        super().__init__()
+        self.error = error
+        self.on_flush = on_flush
+
+    def write(self, text: str) -> int:
+        if not self.on_flush:
+            raise self.error
+        return super().write(text)
+
+    def flush(self) -> None:
+        if self.on_flush:
+            raise self.error
+
+
+def _closed_stdout() -> io.TextIOWrapper:
+    stream = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - closed at once
+    stream.close()
+    return stream
+
+
+def _broken_pipe_stdout() -> io.TextIOWrapper:
+    read, write = os.pipe()
+    os.close(read)  # nobody reads: writing raises BrokenPipeError (Python ignores SIGPIPE)
+    return open(write, "w", encoding="utf-8")
+
+
+_UNWRITABLE_STDOUTS = {
+    "closed": _closed_stdout,
+    "broken pipe": _broken_pipe_stdout,
+    "OSError": lambda: _RaisingStream(OSError(5, "Input/output error")),
+    "encoding": lambda: _RaisingStream(UnicodeEncodeError("ascii", "\u00e9", 0, 1, "ordinal not in range")),
+    "replaced, raising": lambda: _RaisingStream(RuntimeError("this stdout replacement is broken")),
+    "flush fails": lambda: _RaisingStream(OSError(28, "No space left on device"), on_flush=True),
+    "None": lambda: None,
+}
+
+
+@pytest.mark.parametrize("stdout", list(_UNWRITABLE_STDOUTS))
+def test_an_unwritable_stdout_never_replaces_the_result_or_the_exception(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, stdout: str
 ) -> None:
     metrics = Metrics(namespace="Shop")
 
-    class Broken(io.StringIO):
-        def write(self, text: str) -> int:
-            raise error
+    @metrics.log_metrics
+    def handler(event: Any, context: Any) -> dict[str, int]:
+        metrics.put_metric("Orders", 1, "Count")
+        if event.get("fail"):
+            raise RuntimeError("handler failure")
+        return {"statusCode": 200}
 
     @metrics.log_metrics
-    def handler(event: Any, context: Any) -> None:
-        metrics.put_metric("Orders", 1, "Count")
+    async def async_handler(event: Any, context: Any) -> dict[str, int]:
+        return handler.__wrapped__(event, context)  # type: ignore[attr-defined, no-any-return]
 
-    monkeypatch.setattr(sys, "stdout", Broken())
-    with pytest.raises(type(error), match=str(error)):
+    stream = _UNWRITABLE_STDOUTS[stdout]()
+    monkeypatch.setattr(sys, "stdout", stream)
+    try:
+        with caplog.at_level("WARNING", logger="lambda_kit.metrics"):
+            assert handler({}, FakeContext(request_id="r1")) == {"statusCode": 200}
+            with pytest.raises(RuntimeError, match="handler failure"):
+                handler({"fail": True}, FakeContext(request_id="r2"))
+            assert asyncio.run(async_handler({}, FakeContext(request_id="r3"))) == {"statusCode": 200}
+    finally:
+        monkeypatch.undo()
+        if stream is not None and not stream.closed:
+            with contextlib.suppress(OSError):  # the broken pipe's buffer cannot be flushed
+                stream.close()
+    assert len(caplog.records) == 3
+    assert all("this invocation's metrics could not be written" in r.getMessage() for r in caplog.records)
+    assert lifecycle.current_request_id() is None
+
+
+def test_flush_called_directly_raises_what_stdout_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics = Metrics(namespace="Shop")
+    monkeypatch.setattr(sys, "stdout", _closed_stdout())
+    metrics.put_metric("Orders", 1, "Count")
+    with pytest.raises(ValueError, match="closed file"):
+        metrics.flush()
+    monkeypatch.setattr(sys, "stdout", None)
+    metrics.put_metric("Orders", 1, "Count")
+    with pytest.raises(ValueError, match=r"sys\.stdout is None"):
+        metrics.flush()
+
+
+def test_a_warning_that_cannot_be_logged_still_leaves_the_outcome_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logging
+
+    class Unloggable(logging.Handler):  # stdout and stderr both gone, say
+        def emit(self, record: logging.LogRecord) -> None:
+            raise ValueError("I/O operation on closed file")
+
+        def handleError(self, record: logging.LogRecord) -> None:
+            raise ValueError("I/O operation on closed file")
+
+    logger = logging.getLogger("lambda_kit.metrics")
+    handler_ = Unloggable()
+    logger.addHandler(handler_)
+    metrics = Metrics(namespace="Shop")
+
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: Any, context: Any) -> str:
+        metrics.put_metric("Orders", 1, "Count")
+        return "ok"
+
+    monkeypatch.setattr(sys, "stdout", _closed_stdout())
+    try:
+        assert handler({}, FakeContext(request_id="r1")) == "ok"
+    finally:
+        logger.removeHandler(handler_)
+    assert lifecycle.current_request_id() is None
+
+
+def test_keyboard_interrupt_from_stdout_still_propagates(monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics = Metrics(namespace="Shop")
+
+    @metrics.log_metrics
+    def handler(event: Any, context: Any) -> str:
+        metrics.put_metric("Orders", 1, "Count")
+        return "ok"
+
+    monkeypatch.setattr(sys, "stdout", _RaisingStream(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
         handler({}, FakeContext(request_id="r1"))
     assert lifecycle.current_request_id() is None
 

@@ -2,11 +2,12 @@
 
 The emulator implements the Lambda Runtime API on loopback and runs the handler
 under the real AWS runtime interface client (``python -m awslambdaric
-module.handler``), one subprocess per execution environment. For every invocation
-it measures what Lambda's REPORT line says (Init Duration, Duration, Billed
-Duration, Memory Size, Max Memory Used, Status) and captures the function's output
-and AWS API calls. Faults behave as on Lambda: a timeout kills the environment, an
-import error is ``Runtime.ImportModuleError``, a crashed runtime is
+module.handler``), one subprocess per execution environment, under a small
+supervisor that makes every process the function starts end with the environment.
+For every invocation it measures what Lambda's REPORT line says (Init Duration,
+Duration, Billed Duration, Memory Size, Max Memory Used, Status) and captures the
+function's output and AWS API calls. Faults behave as on Lambda: a timeout kills the
+environment, an import error is ``Runtime.ImportModuleError``, a crashed runtime is
 ``Runtime.ExitError``.
 
 No Docker and no AWS account: with ``aws=True`` the function talks to a moto server

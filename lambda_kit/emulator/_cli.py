@@ -1,9 +1,15 @@
-"""The ``lambda-kit`` command line (internal; entry point ``lambda_kit.__main__``)."""
+"""The ``lambda-kit`` command line (internal; entry point ``lambda_kit.__main__``).
+
+Exit status: 0 when every invocation succeeded, 1 when one failed (``bench`` still
+prints the figures of those that succeeded), 2 for a usage or configuration error.
+Every ``--json`` document is strict JSON: a missing or non-finite figure is ``null``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from lambda_kit.exceptions import LambdaKitError
@@ -41,10 +47,28 @@ def _load_event(path: str | None) -> Any:
         raise argparse.ArgumentTypeError(f"--event {path!r} is not JSON: {error}") from None
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity (no JSON form) replaced by None, at any depth."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def strict_json(document: Any) -> str:
+    """``document`` as strict JSON (RFC 8259): never ``NaN`` or ``Infinity``."""
+    return json.dumps(_finite(document), indent=2, allow_nan=False, default=str)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lambda-kit",
         description="Run AWS Lambda handlers locally under the real runtime client.",
+        epilog="Exit status: 0 when every invocation succeeded, 1 when one failed, 2 for a usage "
+        "or configuration error. --json prints strict JSON, with null for a missing figure.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -62,7 +86,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--aws", action="store_true", help="start a moto stand-in for AWS on 127.0.0.1")
         sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
-    bench = commands.add_parser("bench", help="measure cold and warm cost and project throttling")
+    bench = commands.add_parser(
+        "bench",
+        help="measure cold and warm cost and project throttling",
+        epilog="Figures come from the invocations that succeeded. When one fails, the report "
+        "says how many and the exit status is 1; when all fail, there are no figures (null in "
+        "--json) and no projection.",
+    )
     common(bench)
     bench.add_argument("--cold", type=int, default=5, metavar="N", help="cold starts (default 5)")
     bench.add_argument("--warm", type=int, default=50, metavar="M", help="warm invocations (default 50)")
@@ -116,10 +146,10 @@ def _bench(args: argparse.Namespace, env: dict[str, str], event: Any) -> int:
     finally:
         progress.close()
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        print(strict_json(result.to_dict()))
     else:
         print(format_report(result), end="")
-    return 0
+    return 1 if result.failed else 0
 
 
 def _invoke(args: argparse.Namespace, env: dict[str, str], event: Any) -> int:
@@ -141,7 +171,7 @@ def _invoke(args: argparse.Namespace, env: dict[str, str], event: Any) -> int:
             "log": invocation.log,
             "report": invocation.report.__dict__,
         }
-        print(json.dumps(document, indent=2))
+        print(strict_json(document))
     else:
         sys.stderr.write(invocation.log)
         sys.stdout.write(invocation.payload.decode("utf-8", "replace") + "\n")

@@ -32,7 +32,9 @@ class Emulator:
     process talking to this emulator's Runtime API over loopback. The first
     invocation of an environment is a cold start (INIT is measured); later ones are
     warm. Invocations from several threads at once run in several environments, as
-    Lambda scales out.
+    Lambda scales out. A supervisor process per environment (see ``_supervisor.py``)
+    makes sure that every process the function starts, however it detaches, ends
+    with the environment.
 
     Args:
         handler: ``module.function`` as in Lambda's handler setting.
@@ -49,8 +51,10 @@ class Emulator:
             needs ``awslambdaric`` installed.
         python_path: Extra directories for the child's ``sys.path`` (a Layer's
             ``python/`` directory, say).
-        function_name: ``AWS_LAMBDA_FUNCTION_NAME``; the handler's module by default.
-        region: ``AWS_REGION``.
+        function_name: ``AWS_LAMBDA_FUNCTION_NAME``; the handler's module by default
+            (dots become dashes). Any text of up to 4096 characters without control
+            characters or surrounding whitespace reaches the runtime unchanged.
+        region: ``AWS_REGION`` (the same rule as ``function_name``).
         aws: ``True`` to start an :class:`AwsStandIn` (moto on 127.0.0.1) for the
             lifetime of the emulator, or a running stand-in to share.
         count_aws_calls: Count the function's AWS API calls (a bootstrap shim hooks
@@ -61,6 +65,12 @@ class Emulator:
             invocation is throttled with ``TooManyRequestsException``, as on Lambda.
         echo: A text stream that receives each invocation's log (function output and
             START / END / REPORT lines) as it completes.
+
+    Raises:
+        ConfigurationError: A setting is out of range, or a value cannot reach the
+            runtime intact: a NUL in the handler, the environment or ``python_path``
+            (or ``os.pathsep`` in ``python_path``), an environment variable name with
+            ``=``, a control character in ``function_name`` or ``region``.
 
     Example:
         >>> with Emulator("app.handler", task_root="examples/plain") as fn:  # doctest: +SKIP
@@ -88,12 +98,24 @@ class Emulator:
         echo: IO[str] | None = None,
     ) -> None:
         module, dot, function = handler.rpartition(".")
-        if not dot or not module or not function:
+        if not dot or not module or not function or not _passable(handler):
             raise ConfigurationError(
-                f"Invalid handler {handler!r}; expected 'module.function', e.g. 'app.handler'.",
+                f"Invalid handler {handler!r}; expected 'module.function', e.g. 'app.handler' "
+                "(no NUL characters).",
                 setting="handler",
                 value=handler,
             )
+        if function_name is None:
+            function_name = default_function_name(module)
+        for setting, text in (("function_name", function_name), ("region", region)):
+            problem = unfit(text)
+            if problem is not None:
+                raise ConfigurationError(
+                    f"Invalid {setting} {text!r}: it {problem}. It is sent to the runtime in "
+                    "the environment and in a header, which carry any other text.",
+                    setting=setting,
+                    value=text,
+                )
         if not 128 <= memory_mb <= 10240:
             raise ConfigurationError(
                 f"Invalid memory_mb={memory_mb}; Lambda allows 128 to 10240 MB.",
@@ -126,9 +148,18 @@ class Emulator:
                 "The emulator runs handlers under awslambdaric, which is not installed; "
                 "install it with pip install awslambdaric (it is in lambda-kit's dev extra).",
             )
+        paths = tuple(os.path.abspath(os.fspath(p)) for p in python_path)
+        for path in paths:
+            if os.pathsep in path or not _passable(path):
+                raise ConfigurationError(
+                    f"python_path entry {path!r} cannot be put on PYTHONPATH, which separates "
+                    f"entries with {os.pathsep!r} (and a NUL character cannot be passed at all).",
+                    setting="python_path",
+                    value=path,
+                )
         self._own_aws = aws is True
         self._aws: AwsStandIn | None = AwsStandIn(region=region) if aws is True else aws or None
-        self._env = dict(env or {})
+        self._env = _checked_env(env or {})
         self._config = FunctionConfig(
             handler=handler,
             task_root=root,
@@ -137,10 +168,10 @@ class Emulator:
             init_timeout_s=float(init_timeout_s),
             env=self._env,
             python=interpreter,
-            function_name=function_name or module.replace(".", "-"),
+            function_name=function_name,
             region=region,
             count_aws_calls=count_aws_calls,
-            python_path=tuple(os.path.abspath(os.fspath(p)) for p in python_path),
+            python_path=paths,
         )
         self.import_profile = import_profile
         self.max_environments = max_environments
@@ -297,6 +328,82 @@ class Emulator:
 
     def __repr__(self) -> str:
         return f"Emulator({self._config.handler!r}, environments={self.environments})"
+
+
+NAME_LIMIT = 4096
+"""The longest function name or region the emulator takes, in characters.
+
+Lambda allows 64 characters; the limit here is what any header and environment
+variable can carry whatever the characters (up to 16 KiB once UTF-8 encoded).
+"""
+
+
+def unfit(text: str) -> str | None:
+    """Why ``text`` cannot reach the runtime intact as a header value, or None.
+
+    Values are sent UTF-8 encoded, so any character can be carried, except: control
+    characters (CR and LF would end the header), lone surrogates (no UTF-8 form),
+    and whitespace at either end (HTTP drops it).
+    """
+    if not isinstance(text, str) or not text:
+        return "is not a non-empty string"
+    if len(text) > NAME_LIMIT:
+        return f"is {len(text)} characters long, over the limit of {NAME_LIMIT}"
+    if text[0].isspace() or text[-1].isspace():
+        return "starts or ends with whitespace, which HTTP drops from header values"
+    for character in text:
+        if character < " " or "\x7f" <= character <= "\x9f":
+            return f"holds the control character {character!r}"
+        if "\ud800" <= character <= "\udfff":
+            return f"holds the lone surrogate {character!r}, which has no UTF-8 form"
+    return None
+
+
+def default_function_name(module: str) -> str:
+    """The function name for a handler module: dots become dashes, and what no header
+    could carry is replaced (control characters, surrogates) or dropped (surrounding
+    whitespace, characters past :data:`NAME_LIMIT`)."""
+    name = "".join(
+        "-"
+        if character < " " or "\x7f" <= character <= "\x9f" or "\ud800" <= character <= "\udfff"
+        else character
+        for character in module.replace(".", "-")
+    )
+    return name[:NAME_LIMIT].strip() or "function"
+
+
+def _passable(text: object) -> bool:
+    """Whether ``text`` can be passed to a process (argument or environment): a string
+    without NUL that the file system encoding can encode."""
+    if not isinstance(text, str) or "\0" in text:
+        return False
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _checked_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The function's environment, each variable checked (a value is never shown)."""
+    checked: dict[str, str] = {}
+    for key, value in env.items():
+        if not _passable(key) or not key or "=" in key:
+            raise ConfigurationError(
+                f"Invalid environment variable name {key!r}; expected a non-empty string "
+                "without '=' or NUL characters.",
+                setting="env",
+                value=key,
+            )
+        if not _passable(value):
+            raise ConfigurationError(
+                f"The value of environment variable {key!r} cannot be passed to a process; "
+                "expected a string without NUL characters (the value is not shown).",
+                setting="env",
+                variable=key,
+            )
+        checked[key] = value
+    return checked
 
 
 def _retire(environments: list[Environment], *, wait: bool = False) -> list[threading.Thread]:

@@ -37,14 +37,17 @@ from lambda_kit.exceptions import EmulatorError, HandlerNotReadyError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from typing import Any
 
     from lambda_kit.emulator._config import FunctionConfig
 
 _API = "/2018-06-01/runtime"
 _SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_shim")
+_SUPERVISOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_supervisor.py")
+_SUPERVISOR_START_S = 60.0  # for its "ready" line: ~10 ms, far more on a loaded machine
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # 6 MB synchronous request and response
+_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
 
 
 class _Pipe:
@@ -104,6 +107,82 @@ class _Pipe:
             if self._fd_closed:
                 return
             self._fd_closed = True
+            os.close(self.fd)
+
+
+class _Control:
+    """The supervisor's report pipe: its ``S``, ``R``, ``E`` and ``X`` lines (see _supervisor.py).
+
+    Read on demand, never by a thread: the supervisor writes four short lines at
+    most. Like :class:`_Pipe`, the descriptor is closed once, under the lock, and
+    never read after.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        os.set_blocking(fd, False)
+        self._lock = threading.Lock()
+        self._buffer = b""
+        self._closed = False
+        self.eof = False
+        self.supervisor: int | None = None  # ready: SIGTERM to it stops everything
+        self.subreaper = False
+        self.runtime: int | None = None  # the runtime's pid
+        self.spawn_errno: int | None = None  # the runtime could not be started
+        self.ended: tuple[int, int] | None = None  # the runtime's wait status and maxrss (KiB)
+
+    def poll(self) -> None:
+        """Take in what the supervisor has written so far."""
+        with self._lock:
+            while not self._closed and not self.eof:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    self.eof = True
+                    break
+                self._buffer += chunk
+            *lines, self._buffer = self._buffer.split(b"\n")
+            for line in lines:
+                self._parse(line.split())
+
+    def wait(self, ready: Callable[[], bool], timeout: float) -> bool:
+        """Poll until ``ready()`` (True) or end of file, close or ``timeout`` (False)."""
+        deadline = time.monotonic() + timeout
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        while True:
+            self.poll()
+            if ready():
+                return True
+            remaining = deadline - time.monotonic()
+            if self.eof or self._closed or remaining <= 0:
+                return False
+            # Short slices: a descriptor closed meanwhile (and maybe reused) only wakes us.
+            poller.poll(min(remaining, 0.1) * 1000)
+
+    def _parse(self, fields: list[bytes]) -> None:
+        try:
+            numbers = [int(field) for field in fields[1:]]
+        except ValueError:  # not a line of ours
+            return
+        kind = fields[0] if fields else b""
+        if kind == b"S" and len(numbers) == 2:
+            self.supervisor, self.subreaper = numbers[0], bool(numbers[1])
+        elif kind == b"R" and len(numbers) == 1:
+            self.runtime = numbers[0]
+        elif kind == b"E" and len(numbers) == 1:
+            self.spawn_errno = numbers[0]
+        elif kind == b"X" and len(numbers) == 2:
+            self.ended = (numbers[0], numbers[1])
+
+    def close(self) -> None:
+        """Close the descriptor (once; later calls do nothing)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             os.close(self.fd)
 
 
@@ -207,6 +286,19 @@ def interpreter_dir(python: str) -> str:
     return os.path.dirname(os.path.abspath(python))
 
 
+def response_head(status: int, length: int, headers: Mapping[str, str]) -> bytes:
+    """A response's status line and headers, UTF-8 encoded.
+
+    Not ``send_header()``, which encodes latin-1: awslambdaric decodes header values
+    as UTF-8, so a function name such as "café" would reach it garbled (and end the
+    runtime). The emulator checks, when it is created, that every value it puts in
+    a header can be carried (no control characters, no surrounding whitespace).
+    """
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}", f"Content-Length: {length}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
@@ -232,12 +324,11 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the runtime's traffic is not the user's log
 
     def _send(self, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None) -> None:
-        self.send_response_only(status)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if body:
+        head = response_head(status, len(body), headers or {})
+        if len(body) <= 65536:  # one write, one TCP segment for the usual small event
+            self.wfile.write(head + body)
+        else:
+            self.wfile.write(head)
             self.wfile.write(body)
 
     def _body(self) -> bytes:
@@ -299,9 +390,10 @@ class Environment:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
         self._server_thread.start()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | None = None  # the supervisor (see _supervisor.py)
         self._output: _Pipe | None = None
         self._calls: _Pipe | None = None
+        self._control: _Control | None = None
         self.spawned_at = 0.0
         self.init_duration_ms: float | None = None  # set at the first /next
         self._init_reported = False
@@ -350,7 +442,10 @@ class Environment:
         env.update(config.env)
         # The task root, layers and the counting shim come first; a PYTHONPATH the
         # user set adds to them rather than replacing them.
-        path = [config.task_root, *config.python_path]
+        # python -m puts the working directory, the task root, first on sys.path too,
+        # which is what imports it when its path holds os.pathsep (PYTHONPATH cannot).
+        path = [config.task_root] if os.pathsep not in config.task_root else []
+        path += config.python_path
         if calls_fd is not None:
             path.insert(0, _SHIM_DIR)
             env["_LAMBDA_KIT_CALLS_FD"] = str(calls_fd)
@@ -360,48 +455,82 @@ class Environment:
         return env
 
     def spawn(self) -> None:
-        """Start the runtime process (INIT begins now)."""
+        """Start the supervisor, then, once it is ready, the runtime (INIT begins then).
+
+        The supervisor (see ``_supervisor.py``) is the runtime's parent and a child
+        subreaper, so that everything the function starts stays in its tree. Its own
+        start-up happens before the INIT clock starts.
+        """
         calls_read: int | None = None
         calls_write: int | None = None
         if self.config.count_aws_calls:
             calls_read, calls_write = os.pipe()
         out_read, out_write = os.pipe()
-        command = [self.config.python]
+        report_read, report_write = os.pipe()
+        go_read, go_write = os.pipe()
+        runtime = [self.config.python]
         if self.import_profile:
-            command += ["-X", "importtime"]
-        command += ["-m", "awslambdaric", self.config.handler]
-        self.spawned_at = time.perf_counter()
+            runtime += ["-X", "importtime"]
+        runtime += ["-m", "awslambdaric", self.config.handler]
+        supervisor = sys.executable or self.config.python
+        passed = [fd for fd in (calls_write, report_write, go_read) if fd is not None]
         try:
             self.process = subprocess.Popen(
-                command,
+                [supervisor, "-I", "-S", _SUPERVISOR, str(report_write), str(go_read), *runtime],
                 cwd=self.config.task_root,
                 env=self._child_env(calls_write),
                 stdin=subprocess.DEVNULL,
                 stdout=out_write,
                 stderr=out_write,
-                pass_fds=() if calls_write is None else (calls_write,),
+                pass_fds=passed,
                 close_fds=True,
                 start_new_session=True,
             )
         except OSError as error:
             self.dead = True
-            for fd in (out_read, out_write, calls_read, calls_write):
-                if fd is not None:
-                    os.close(fd)
+            for fd in (out_read, report_read, go_write, out_write, *passed):
+                os.close(fd)
+            if calls_read is not None:
+                os.close(calls_read)
             raise HandlerNotReadyError(
-                f"Could not start the runtime with {self.config.python!r}: {error.strerror}.",
-                python=self.config.python,
+                f"Could not start the runtime's supervisor with {supervisor!r}: {error.strerror}.",
+                python=supervisor,
             ) from None
-        os.close(out_write)
+        for fd in (out_write, *passed):
+            os.close(fd)
         self._output = _Pipe(out_read)
-        if calls_write is not None and calls_read is not None:
-            os.close(calls_write)
+        if calls_read is not None:
             self._calls = _Pipe(calls_read)
+        self._control = control = _Control(report_read)
         threading.Thread(target=self._watch, name="lambda-kit-env-watch", daemon=True).start()
+        try:
+            if not control.wait(lambda: control.supervisor is not None, _SUPERVISOR_START_S):
+                self.dead = True
+                self.kill_group()
+                if self.closed:
+                    raise _closed_during_invocation(None)
+                output = self._output.take().decode("utf-8", "replace").strip()
+                raise HandlerNotReadyError(
+                    f"The runtime's supervisor ({supervisor!r}) did not start: {output or 'no output'}",
+                    python=supervisor,
+                )
+            self.spawned_at = time.perf_counter()
+            os.write(go_write, b"g")
+        finally:
+            os.close(go_write)  # the supervisor leaves when it reads end of file instead
+        control.wait(lambda: control.runtime is not None or control.spawn_errno is not None, 30.0)
+        if control.runtime is None:
+            self.dead = True
+            self.kill_group()  # the supervisor has left already, unless it never answered
+            reason = os.strerror(control.spawn_errno) if control.spawn_errno else "no answer"
+            raise HandlerNotReadyError(
+                f"Could not start the runtime with {self.config.python!r}: {reason}.",
+                python=self.config.python,
+            )
 
     def _watch(self) -> None:
-        process = self.process
-        if process is None:  # pragma: no cover - spawn() sets it before starting us
+        process, control = self.process, self._control
+        if process is None or control is None:  # pragma: no cover - spawn() sets both first
             return
         # wait4 rather than Popen.wait: it also returns the child's peak RSS, the only
         # memory figure left once a crashed or killed runtime is gone.
@@ -409,28 +538,44 @@ class Environment:
             _, wait_status, usage = os.wait4(process.pid, 0)
         except ChildProcessError:  # pragma: no cover - reaped elsewhere (never by us)
             wait_status, usage = 0, None
+        process.returncode = os.waitstatus_to_exitcode(wait_status)
+        maxrss_kb = None if usage is None else usage.ru_maxrss
+        control.poll()  # the supervisor reports how the runtime itself ended
+        if control.ended is not None:
+            wait_status, maxrss_kb = control.ended
         status = os.waitstatus_to_exitcode(wait_status)
-        process.returncode = status
         with self._cond:
             self.dead = True
             self.exit_status = status
-            if self.peak_mb is None and usage is not None:  # no /proc reading: the best left
-                self.peak_mb = max(1, round(usage.ru_maxrss / 1024))
+            if self.peak_mb is None and maxrss_kb is not None:  # no /proc reading: the best left
+                self.peak_mb = max(1, round(maxrss_kb / 1024))
             self._queue.append(None)  # release a /next handler, if one waits
             self._cond.notify_all()
 
-    def kill_group(self) -> None:
-        """SIGKILL the child's whole process group (what it started too), at once.
+    @property
+    def runtime_pid(self) -> int | None:
+        """The runtime's process id (its supervisor's child), once it is started."""
+        return None if self._control is None else self._control.runtime
 
-        Always sent, even when the runtime has exited by itself: processes it
-        started may still be running. Safe from any thread and at interpreter exit.
+    def kill_group(self) -> None:
+        """Kill the runtime at once, and everything it started, however detached.
+
+        SIGKILL to the runtime and its process group, then SIGTERM to the supervisor,
+        which kills every descendant left (new sessions and double forks included;
+        see ``_supervisor.py``) and exits. Always sent, even when the runtime has
+        exited by itself: processes it started may still be running. Safe from any
+        thread and at interpreter exit.
         """
-        process = self.process
-        if process is not None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:  # the group is gone already
-                pass
+        process, control = self.process, self._control
+        if process is None:
+            return
+        if control is not None:
+            control.poll()
+            if control.runtime is not None and control.ended is None:  # not reaped: the pid is its own
+                _signal(os.killpg, control.runtime, signal.SIGKILL)
+                _signal(os.kill, control.runtime, signal.SIGKILL)
+        if self.exit_status is None:  # not reaped by _watch: the pid is the supervisor's
+            _signal(os.kill, process.pid, signal.SIGTERM)
 
     def close(self) -> None:
         """Kill the child and its group, stop the server and release the pipes (once)."""
@@ -447,7 +592,7 @@ class Environment:
             self._cond.notify_all()
         self._server.shutdown()
         self._server.server_close()
-        for pipe in (self._output, self._calls):
+        for pipe in (self._output, self._calls, self._control):
             if pipe is not None:
                 pipe.close()
 
@@ -538,11 +683,7 @@ class Environment:
             if timed_out:
                 self._read_peak()
         if interrupted:
-            raise EmulatorError(
-                "The emulator was closed during the invocation, which was stopped; "
-                "close it only once its invocations have returned.",
-                request_id=request_id,
-            )
+            raise _closed_during_invocation(request_id)
         if not finished:
             if timed_out:
                 self.kill_group()
@@ -638,9 +779,10 @@ class Environment:
         )
 
     def _read_peak(self) -> None:
-        """Refresh :attr:`peak_mb` from the live child (lock held)."""
-        if self.process is not None and not self.dead:
-            peak = peak_rss_mb(self.process.pid)
+        """Refresh :attr:`peak_mb` from the live runtime (lock held)."""
+        pid = self.runtime_pid
+        if pid is not None and not self.dead:
+            peak = peak_rss_mb(pid)
             if peak is not None:
                 self.peak_mb = max(self.peak_mb or 0, peak)
 
@@ -650,6 +792,22 @@ class Environment:
             if self.dead:  # wait4 in the watcher may still be about to report maxrss
                 self._cond.wait_for(lambda: self.exit_status is not None, timeout=2.0)
             return self.peak_mb
+
+
+def _closed_during_invocation(request_id: str | None) -> EmulatorError:
+    return EmulatorError(
+        "The emulator was closed during the invocation, which was stopped; "
+        "close it only once its invocations have returned.",
+        request_id=request_id,
+    )
+
+
+def _signal(send: Callable[[int, int], None], pid: int, signum: int) -> None:
+    """``send(pid, signum)``, for a process or group that may be gone already."""
+    try:
+        send(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def _error_document(body: bytes) -> dict[str, Any]:

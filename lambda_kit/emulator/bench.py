@@ -9,6 +9,12 @@ and per warm invocation, and a Little's-law projection at a request rate:
 concurrency = requests/s x p99 duration, set against the default Lambda concurrency
 quota, and each AWS operation's request rate against its default quota.
 
+Figures come from the invocations that succeeded only: a failed invocation's
+duration measures the failure, not the handler. When some fail, the report says how
+many and shows the first error; when every one fails, there are no figures (``None``,
+``null`` in JSON) and no projection (``projection`` is ``None``), and the command line
+exits with status 1 (as it does whenever an invocation failed).
+
 Example:
     >>> result = run_bench("app.handler", {}, task_root="examples/plain")  # doctest: +SKIP
     >>> print(format_report(result))  # doctest: +SKIP
@@ -41,6 +47,7 @@ __all__ = [
     "percentile",
     "project",
     "run_bench",
+    "summarise",
 ]
 
 # Default Region-level request-rate quotas (requests per second) from AWS's service
@@ -71,9 +78,18 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def _figure(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile, or None for no values (JSON has no NaN)."""
+    return percentile(values, q) if values else None
+
+
 @dataclass(frozen=True)
 class Projection:
-    """What a request rate means for concurrency and each AWS operation's quota."""
+    """What a request rate means for concurrency and each AWS operation's quota.
+
+    ``basis`` says which p99 Duration it uses: ``"warm"``, or ``"cold"`` when no warm
+    invocation succeeded (``--warm 0``, say).
+    """
 
     rps: float
     duration_ms: float
@@ -81,6 +97,7 @@ class Projection:
     concurrency_quota: int
     operations: dict[str, dict[str, float | None]]  # op -> {rate, quota}
     warnings: list[str]
+    basis: str = "warm"
 
 
 def project(
@@ -90,6 +107,7 @@ def project(
     *,
     quotas: Mapping[str, float] = AWS_QUOTAS,
     concurrency_quota: int = CONCURRENCY_QUOTA,
+    basis: str = "warm",
 ) -> Projection:
     """Little's law at ``rps``: concurrency = rps x duration, and each operation's rate.
 
@@ -99,6 +117,7 @@ def project(
         warm_calls: Mean AWS API calls per warm invocation, ``"service.Operation"`` keyed.
         quotas: Requests-per-second quotas by operation.
         concurrency_quota: The account's concurrency quota.
+        basis: Which invocations ``warm_p99_ms`` comes from, for the report.
     """
     concurrency = rps * warm_p99_ms / 1000.0
     warnings: list[str] = []
@@ -129,14 +148,17 @@ def project(
                 f"quota of {quota:,.0f}/s, which every function in the account and Region shares: "
                 "a second such function, or a burst, would be throttled."
             )
-    return Projection(rps, warm_p99_ms, concurrency, concurrency_quota, operations, warnings)
+    return Projection(rps, warm_p99_ms, concurrency, concurrency_quota, operations, warnings, basis)
 
 
 @dataclass(frozen=True)
 class BenchResult:
     """Everything one bench run measured; ``to_dict()`` gives the ``--json`` form.
 
-    ``handler`` is the label the run was given (the handler string by default).
+    ``handler`` is the label the run was given (the handler string by default). The
+    figures come from the invocations that succeeded; ``invocations`` counts all of
+    them and ``errors`` describes each failed one. A figure with no invocation to
+    come from is ``None``, and so is ``projection`` when no invocation succeeded.
     """
 
     handler: str
@@ -151,10 +173,17 @@ class BenchResult:
     warm_calls: dict[str, float]
     imports: list[ImportTiming]
     errors: list[str]
-    projection: Projection
-    summary: dict[str, float] = field(default_factory=dict)
+    projection: Projection | None
+    summary: dict[str, float | None] = field(default_factory=dict)
+    invocations: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """Whether any invocation failed (the command line then exits with status 1)."""
+        return bool(self.errors)
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` form: strict JSON values only (``None`` where a figure is missing)."""
         return asdict(self)
 
 
@@ -203,6 +232,14 @@ def run_bench(
         profile_imports: Add one cold start under ``-X importtime`` for the profile.
         label: The name shown in reports (the handler by default).
         progress: Called with (phase, done, total) after each invocation.
+
+    Returns:
+        The figures of the invocations that succeeded (see :func:`summarise`); the
+        failed ones are described in ``errors``.
+
+    Raises:
+        ConfigurationError: ``cold`` < 1, ``warm`` < 0, or ``rps`` not a finite
+            number above 0 (and what :class:`~lambda_kit.emulator.Emulator` refuses).
     """
     if cold < 1 or warm < 0:
         raise ConfigurationError(
@@ -210,8 +247,10 @@ def run_bench(
             setting="cold",
             value=cold,
         )
-    if not rps > 0:
-        raise ConfigurationError(f"Invalid rps={rps}; expected more than 0.", setting="rps", value=rps)
+    if not (rps > 0 and math.isfinite(rps)):
+        raise ConfigurationError(
+            f"Invalid rps={rps}; expected a finite number more than 0.", setting="rps", value=rps
+        )
     cold_runs: list[Invocation] = []
     warm_runs: list[Invocation] = []
     with Emulator(
@@ -232,51 +271,79 @@ def run_bench(
             imports = heaviest_imports(profiled.imports, handler)
             if progress:
                 progress("import profile", 1, 1)
-    every = cold_runs + warm_runs
+    return summarise(label or handler, cold_runs, warm_runs, imports=imports, memory_mb=memory_mb, rps=rps)
+
+
+def summarise(
+    label: str,
+    cold_runs: Sequence[Invocation],
+    warm_runs: Sequence[Invocation],
+    *,
+    imports: Sequence[ImportTiming] = (),
+    memory_mb: int = 128,
+    rps: float = 6000.0,
+) -> BenchResult:
+    """The figures and the projection of a bench's invocations (those that succeeded).
+
+    Args:
+        label: The name shown in reports.
+        cold_runs: The cold starts, in order.
+        warm_runs: The warm invocations, in order.
+        imports: The heaviest imports of INIT.
+        memory_mb: The configured memory.
+        rps: The request rate to project.
+    """
+    every = [*cold_runs, *warm_runs]
     errors = [
         f"{i.report.status}: {(i.error or {}).get('errorType')}: {(i.error or {}).get('errorMessage')}"
         for i in every
         if not i.ok
     ]
-    init_ms = [i.report.init_duration_ms for i in cold_runs if i.report.init_duration_ms is not None]
-    warm_ms = [i.report.duration_ms for i in warm_runs]
-    peaks = [i.report.max_memory_used_mb for i in every if i.report.max_memory_used_mb is not None]
-    warm_calls = _mean_calls(warm_runs, include_init=False)
-    projection = project(
-        rps,
-        percentile(warm_ms, 99) if warm_ms else percentile([i.report.duration_ms for i in cold_runs], 99),
-        warm_calls,
-    )
-    billed_warm = [i.report.billed_duration_ms for i in warm_runs]
-    gb = memory_mb / 1024
-    summary = {
-        "init_p50_ms": percentile(init_ms, 50),
-        "init_p95_ms": percentile(init_ms, 95),
-        "cold_duration_p50_ms": percentile([i.report.duration_ms for i in cold_runs], 50),
-        "warm_p50_ms": percentile(warm_ms, 50),
-        "warm_p99_ms": percentile(warm_ms, 99),
-        "warm_cost_per_million_usd": (
-            statistics.fmean(billed_warm) / 1000 * gb * PRICE_PER_GB_SECOND_X86 + PRICE_PER_REQUEST
+    cold_ok = [i for i in cold_runs if i.ok]
+    warm_ok = [i for i in warm_runs if i.ok]
+    init_ms = [i.report.init_duration_ms for i in cold_ok if i.report.init_duration_ms is not None]
+    cold_ms = [i.report.duration_ms for i in cold_ok]
+    warm_ms = [i.report.duration_ms for i in warm_ok]
+    peaks = [i.report.max_memory_used_mb for i in (*cold_ok, *warm_ok) if i.report.max_memory_used_mb]
+    warm_calls = _mean_calls(warm_ok, include_init=False)
+    projection: Projection | None = None
+    if warm_ms:
+        projection = project(rps, percentile(warm_ms, 99), warm_calls)
+    elif cold_ms:  # no warm invocation succeeded (or none was asked for)
+        projection = project(
+            rps, percentile(cold_ms, 99), _mean_calls(cold_ok, include_init=False), basis="cold"
         )
-        * 1e6
+    billed_warm = [i.report.billed_duration_ms for i in warm_ok]
+    gb = memory_mb / 1024
+    cost = (
+        (statistics.fmean(billed_warm) / 1000 * gb * PRICE_PER_GB_SECOND_X86 + PRICE_PER_REQUEST) * 1e6
         if billed_warm
-        else math.nan,
+        else None
+    )
+    summary: dict[str, float | None] = {
+        "init_p50_ms": _figure(init_ms, 50),
+        "init_p95_ms": _figure(init_ms, 95),
+        "cold_duration_p50_ms": _figure(cold_ms, 50),
+        "warm_p50_ms": _figure(warm_ms, 50),
+        "warm_p99_ms": _figure(warm_ms, 99),
+        "warm_cost_per_million_usd": cost,
     }
     return BenchResult(
-        handler=label or handler,
+        handler=label,
         memory_mb=memory_mb,
         init_ms=init_ms,
-        cold_duration_ms=[i.report.duration_ms for i in cold_runs],
+        cold_duration_ms=cold_ms,
         warm_duration_ms=warm_ms,
-        billed_cold_ms=[i.report.billed_duration_ms for i in cold_runs],
+        billed_cold_ms=[i.report.billed_duration_ms for i in cold_ok],
         billed_warm_ms=billed_warm,
         max_memory_mb=max(peaks) if peaks else None,
-        cold_calls=_mean_calls(cold_runs, include_init=True),
+        cold_calls=_mean_calls(cold_ok, include_init=True),
         warm_calls=warm_calls,
-        imports=imports,
+        imports=list(imports),
         errors=errors,
         projection=projection,
         summary=summary,
+        invocations=len(every),
     )
 
 
@@ -314,24 +381,41 @@ def heaviest_imports(timings: Sequence[ImportTiming], handler: str, limit: int =
     return sorted(kept, key=lambda t: t.cumulative_us, reverse=True)[:limit]
 
 
-def _ms(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:,.2f} ms"
+def _ms(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:,.2f} ms"
+
+
+def _usd(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"${value:.2f}"
 
 
 def format_report(result: BenchResult) -> str:
-    """The human-readable bench report."""
+    """The human-readable bench report (no projection from failed invocations)."""
     s = result.summary
     memory = f"{result.max_memory_mb} MB" if result.max_memory_mb else "n/a"
     lines = [
         f"lambda-kit bench: {result.handler} ({result.memory_mb} MB; "
         f"{len(result.init_ms)} cold starts, {len(result.warm_duration_ms)} warm invocations)",
         "",
+    ]
+    failed = len(result.errors)
+    if failed:
+        succeeded = result.invocations - failed
+        if succeeded > 0:
+            lines += [
+                f"  {failed} of {result.invocations} invocations failed; "
+                f"figures from the {succeeded} that succeeded.",
+                "",
+            ]
+        else:
+            lines += [f"  Every invocation failed ({failed}): no figures and no projection.", ""]
+    lines += [
         f"  {'':<22}{'p50':>12}{'p95':>12}{'p99':>12}",
-        f"  {'Init Duration':<22}{_ms(s['init_p50_ms']):>12}{_ms(s['init_p95_ms']):>12}{'':>12}",
-        f"  {'Cold Duration':<22}{_ms(s['cold_duration_p50_ms']):>12}",
-        f"  {'Warm Duration':<22}{_ms(s['warm_p50_ms']):>12}{'':>12}{_ms(s['warm_p99_ms']):>12}",
+        f"  {'Init Duration':<22}{_ms(s.get('init_p50_ms')):>12}{_ms(s.get('init_p95_ms')):>12}{'':>12}",
+        f"  {'Cold Duration':<22}{_ms(s.get('cold_duration_p50_ms')):>12}",
+        f"  {'Warm Duration':<22}{_ms(s.get('warm_p50_ms')):>12}{'':>12}{_ms(s.get('warm_p99_ms')):>12}",
         f"  {'Max Memory Used':<22}{memory:>12}",
-        f"  {'Warm cost / 1M (x86)':<22}{'$' + format(s['warm_cost_per_million_usd'], '.2f'):>12}",
+        f"  {'Warm cost / 1M (x86)':<22}{_usd(s.get('warm_cost_per_million_usd')):>12}",
     ]
     if result.imports:
         lines += ["", "  Heaviest imports during INIT (cumulative, -X importtime):"]
@@ -345,19 +429,20 @@ def format_report(result: BenchResult) -> str:
         per_warm = result.warm_calls.get(operation, 0)
         lines.append(f"    {operation:<36}{per_cold:>10.2f}{per_warm:>10.2f}")
     p = result.projection
-    lines += [
-        "",
-        f"  At {p.rps:,.0f} requests/s (Little's law with warm p99 {p.duration_ms:.2f} ms):",
-        f"    concurrency {p.concurrency:>12,.1f}  of {p.concurrency_quota:,} default quota",
-    ]
-    for operation, figures in p.operations.items():
-        quota = figures["quota"]
-        quota_text = f"of {quota:,.0f}/s default quota" if quota else "(no default quota known)"
-        lines.append(f"    {operation:<36}{figures['rate'] or 0:>10,.0f}/s {quota_text}")
-    if p.warnings:
-        lines += ["", "  WARNINGS"] + [f"    ! {warning}" for warning in p.warnings]
-    else:
-        lines += ["", "  Nothing would throttle at this rate."]
+    if p is not None:
+        lines += [
+            "",
+            f"  At {p.rps:,.0f} requests/s (Little's law with {p.basis} p99 {p.duration_ms:.2f} ms):",
+            f"    concurrency {p.concurrency:>12,.1f}  of {p.concurrency_quota:,} default quota",
+        ]
+        for operation, figures in p.operations.items():
+            quota = figures["quota"]
+            quota_text = f"of {quota:,.0f}/s default quota" if quota else "(no default quota known)"
+            lines.append(f"    {operation:<36}{figures['rate'] or 0:>10,.0f}/s {quota_text}")
+        if p.warnings:
+            lines += ["", "  WARNINGS"] + [f"    ! {warning}" for warning in p.warnings]
+        else:
+            lines += ["", "  Nothing would throttle at this rate."]
     if result.errors:
         lines += ["", f"  {len(result.errors)} invocation(s) failed; first: {result.errors[0]}"]
     return "\n".join(lines) + "\n"
@@ -369,13 +454,17 @@ def format_comparison(results: Sequence[BenchResult]) -> str:
     names = [r.handler if len(r.handler) <= width else "..." + r.handler[-width + 3 :] for r in results]
     header = f"  {'':<34}" + "".join(f"{n:>{width}}" for n in names)
     rows = [
-        ("Init Duration p50", [_ms(r.summary["init_p50_ms"]) for r in results]),
-        ("Warm Duration p50", [_ms(r.summary["warm_p50_ms"]) for r in results]),
-        ("Warm Duration p99", [_ms(r.summary["warm_p99_ms"]) for r in results]),
+        ("Init Duration p50", [_ms(r.summary.get("init_p50_ms")) for r in results]),
+        ("Warm Duration p50", [_ms(r.summary.get("warm_p50_ms")) for r in results]),
+        ("Warm Duration p99", [_ms(r.summary.get("warm_p99_ms")) for r in results]),
         ("Max Memory Used", [f"{r.max_memory_mb} MB" if r.max_memory_mb else "n/a" for r in results]),
         ("AWS calls per warm invocation", [f"{sum(r.warm_calls.values()):.2f}" for r in results]),
-        ("Warnings at projected rate", [str(len(r.projection.warnings)) for r in results]),
-        ("Warm cost per 1M invocations", [f"${r.summary['warm_cost_per_million_usd']:.2f}" for r in results]),
+        (
+            "Warnings at projected rate",
+            [str(len(r.projection.warnings)) if r.projection else "-" for r in results],
+        ),
+        ("Failed invocations", [str(len(r.errors)) for r in results]),
+        ("Warm cost per 1M invocations", [_usd(r.summary.get("warm_cost_per_million_usd")) for r in results]),
     ]
     lines = [header] + [f"  {label:<34}" + "".join(f"{v:>{width}}" for v in values) for label, values in rows]
     return "\n".join(lines) + "\n"
