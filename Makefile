@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
-LINTED := lambda_kit tests examples benchmarks
+LINTED := lambda_kit lambda_kit_dev tests examples benchmarks
 
 .PHONY: test lint typecheck docs unit demo bench clean
 
@@ -20,7 +20,7 @@ lint: $(STAMP)
 
 # Each example is its own Lambda task root with its own app.py, so each is its own mypy run.
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict lambda_kit
+	$(BIN)/mypy --strict lambda_kit lambda_kit_dev
 	for app in examples/*/app.py; do $(BIN)/mypy --strict "$$app" || exit 1; done
 	$(BIN)/mypy --strict examples/demo.py
 	$(BIN)/mypy --strict tests/typing/public_api.py

@@ -241,7 +241,7 @@ def _rotated(tasks: list[tuple[str, Callable[[], None]]], turn: int) -> list[tup
 
 def bench_warm(rounds: int, batch: int, warmup: int) -> dict[str, Any]:
     """Interleaved rounds: emulator warm invokes and bare HTTP round trips, ``batch`` each."""
-    from lambda_kit.emulator import Emulator
+    from lambda_kit_dev.emulator import Emulator
 
     series: dict[str, list[list[float]]] = {
         name: []
@@ -380,7 +380,7 @@ IMPORT_CODE = "import awslambdaric.bootstrap, os; os.write(1, b'r')"
 
 def bench_cold(starts: int) -> dict[str, Any]:
     """Interleaved: emulator cold starts, bare interpreter and bare runtime starts, ``starts`` each."""
-    from lambda_kit.emulator import Emulator
+    from lambda_kit_dev.emulator import Emulator
 
     values: dict[str, list[float]] = {
         name: []

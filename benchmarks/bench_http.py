@@ -56,8 +56,8 @@ PACKAGES = ("lambda-kit", "urllib3", "requests", "boto3", "botocore", "moto", "c
 
 def _serve() -> None:
     """Child process: a TLS server and a keep-alive front for moto; prints their addresses."""
-    from lambda_kit.emulator import AwsStandIn
-    from lambda_kit.emulator._tls import TLSServer, temporary_certificate
+    from lambda_kit_dev.stand_ins import AwsStandIn
+    from lambda_kit_dev.stand_ins._tls import TLSServer, temporary_certificate
 
     cert, key, directory = temporary_certificate(rsa=True)
     with (

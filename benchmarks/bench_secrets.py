@@ -10,7 +10,7 @@
 * API calls for 1,000 invocations in one environment: a GetSecretValue per
   invocation vs lambda-kit vs aws-secretsmanager-caching, counted on the client.
 
-Secrets Manager is a moto server on 127.0.0.1 (lambda_kit.emulator.AwsStandIn).
+Secrets Manager is a moto server on 127.0.0.1 (lambda_kit_dev.emulator.AwsStandIn).
 
 Usage (from the repository root)::
 
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds, number, starts, fetch_starts = (3, 20_000, 3, 2) if args.quick else (15, 200_000, 15, 7)
 
-    from lambda_kit.emulator import AwsStandIn
+    from lambda_kit_dev.stand_ins import AwsStandIn
 
     out = Output(NAME)
     info = machine_info(PACKAGES)

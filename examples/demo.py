@@ -13,9 +13,9 @@ import secrets
 import sys
 from pathlib import Path
 
-from lambda_kit.emulator import AwsStandIn, TLSServer
-from lambda_kit.emulator._tls import temporary_certificate
-from lambda_kit.emulator.bench import BenchResult, Progress, format_comparison, format_report, run_bench
+from lambda_kit_dev.bench import BenchResult, Progress, format_comparison, format_report, run_bench
+from lambda_kit_dev.stand_ins import AwsStandIn, TLSServer
+from lambda_kit_dev.stand_ins._tls import temporary_certificate
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = ("naive", "plain", "tuned")

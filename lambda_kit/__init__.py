@@ -1,9 +1,9 @@
 """lambda-kit: fast, cheap, robust AWS Lambda handlers.
 
 lambda-kit turns the performance practices AWS teaches for Lambda into importable
-utilities, each measured for its cold (INIT) and warm (per-invocation) cost, and a
-local emulator that runs any handler under the real AWS runtime client and reports
-what Lambda's REPORT line would say.
+utilities, each measured for its cold (INIT) and warm (per-invocation) cost. This
+package is what runs inside Lambda (and what a Layer vendors); the emulator, the
+``lambda-kit`` command and the test stand-ins live apart, in :mod:`lambda_kit_dev`.
 
 Importing ``lambda_kit`` loads nothing but this file: every public name is
 re-exported lazily and its module is imported on first access.
@@ -20,12 +20,9 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lambda_kit._types import LambdaContext
-    from lambda_kit.emulator import Emulator
     from lambda_kit.exceptions import (
         ConfigurationError,
-        EmulatorError,
         HandlerError,
-        HandlerNotReadyError,
         HTTPError,
         LambdaKitError,
         LifecycleHookError,
@@ -46,11 +43,8 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ConfigurationError",
-    "Emulator",
-    "EmulatorError",
     "HTTPError",
     "HandlerError",
-    "HandlerNotReadyError",
     "LambdaContext",
     "LambdaKitError",
     "LifecycleHookError",
@@ -70,11 +64,8 @@ __all__ = [
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
     "ConfigurationError": "lambda_kit.exceptions",
-    "Emulator": "lambda_kit.emulator",
-    "EmulatorError": "lambda_kit.exceptions",
     "HTTPError": "lambda_kit.exceptions",
     "HandlerError": "lambda_kit.exceptions",
-    "HandlerNotReadyError": "lambda_kit.exceptions",
     "LambdaContext": "lambda_kit._types",
     "LambdaKitError": "lambda_kit.exceptions",
     "LifecycleHookError": "lambda_kit.exceptions",

@@ -4,14 +4,14 @@ Every error the library raises derives from :class:`LambdaKitError`, so one
 ``except LambdaKitError`` catches them all. Each error carries the context it was
 raised in (as keyword attributes and in :attr:`LambdaKitError.context`) and its
 message says what was wrong and what would have been valid. No error ever holds a
-secret value.
+secret value. The development tools add their own branch, in
+:mod:`lambda_kit_dev.exceptions` (``EmulatorError`` and ``HandlerNotReadyError``):
+they derive from :class:`LambdaKitError`, and this package never imports them.
 
 The hierarchy::
 
     LambdaKitError
     ├── ConfigurationError (ValueError)   an argument or LAMBDA_KIT_* variable is invalid
-    ├── EmulatorError                     the local emulator could not do what was asked
-    │   └── HandlerNotReadyError          the emulated environment died or never started
     ├── HTTPError                         lambda_kit.http: a request failed
     │   ├── HTTPConnectionError (ConnectionError)
     │   ├── HTTPStatusError
@@ -59,14 +59,12 @@ __all__ = [
     "BatchError",
     "ConfigurationError",
     "DimensionSetExceededError",
-    "EmulatorError",
     "EventShapeError",
     "HTTPConnectionError",
     "HTTPError",
     "HTTPStatusError",
     "HTTPTimeoutError",
     "HandlerError",
-    "HandlerNotReadyError",
     "InputValidationError",
     "InvalidDimensionError",
     "InvalidMetricError",
@@ -130,19 +128,6 @@ class LifecycleHookError(LambdaKitError):
     Context: ``phase`` (``"before_snapshot"`` or ``"after_restore"``) and
     ``failures`` (the number of hooks that raised).
     """
-
-
-class EmulatorError(LambdaKitError):
-    """The local Lambda emulator could not do what was asked.
-
-    Raised for problems of the emulator itself (a payload over Lambda's limit, a
-    missing awslambdaric, a closed emulator), never for errors of the handler under
-    test: those come back in the invocation result, as Lambda returns them.
-    """
-
-
-class HandlerNotReadyError(EmulatorError):
-    """The emulated execution environment died or could not be started."""
 
 
 # Each feature module's errors live below its own marker, so modules can grow their

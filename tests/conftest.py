@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_kit.emulator import AwsStandIn
+from lambda_kit_dev.stand_ins import AwsStandIn
 
 HANDLERS = Path(__file__).parent / "handlers"
 

@@ -2,7 +2,7 @@
 
 moto's server (werkzeug) closes the connection after every response, so the
 connections a client opens are counted through a keep-alive front
-(``lambda_kit.emulator.TLSServer`` with ``upstream=``): it relays each request to
+(``lambda_kit_dev.emulator.TLSServer`` with ``upstream=``): it relays each request to
 moto and keeps the client's connection open, and counts accepted TCP connections
 at the socket level. That counts real sockets, unlike urllib3's pool statistics,
 which count connection objects (one object reconnects silently).
@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from lambda_kit import aws
-from lambda_kit.emulator import AwsStandIn
-from lambda_kit.emulator._tls import TLSServer
 from lambda_kit.exceptions import ConfigurationError
 from lambda_kit.testing import simulate_restore, simulate_snapshot
+from lambda_kit_dev.stand_ins import AwsStandIn
+from lambda_kit_dev.stand_ins._tls import TLSServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -255,7 +255,7 @@ def test_region_name_in_config_is_the_region(cache: aws.ClientCache) -> None:
 @pytest.fixture(scope="module")
 def tls_front(aws: AwsStandIn) -> Iterator[TLSServer]:
     """moto behind a keep-alive HTTPS front (TLS 1.3) with a self-signed certificate."""
-    from lambda_kit.emulator._tls import temporary_certificate
+    from lambda_kit_dev.stand_ins._tls import temporary_certificate
 
     cert, key, directory = temporary_certificate()
     with directory, TLSServer(cert, key, upstream=aws.endpoint_url) as front:

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_kit.emulator import AwsStandIn, Emulator
 from lambda_kit.exceptions import BatchError
 from lambda_kit.handler import dynamodb_streams, eventbridge, kinesis, s3, sns, sqs
 from lambda_kit.testing import FakeContext, events, reset_lifecycle
+from lambda_kit_dev import AwsStandIn, Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 LONE = "\ud800"  # what json.loads makes of a "\ud800" escape: a str that is not valid Unicode

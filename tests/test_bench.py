@@ -14,9 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lambda_kit.emulator import AwsStandIn
-from lambda_kit.emulator._report import ImportTiming
-from lambda_kit.emulator.bench import (
+from lambda_kit.exceptions import ConfigurationError
+from lambda_kit_dev.bench import (
     CONCURRENCY_QUOTA,
     Progress,
     format_comparison,
@@ -26,7 +25,8 @@ from lambda_kit.emulator.bench import (
     project,
     run_bench,
 )
-from lambda_kit.exceptions import ConfigurationError
+from lambda_kit_dev.emulator._report import ImportTiming
+from lambda_kit_dev.stand_ins import AwsStandIn
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -223,7 +223,7 @@ def test_format_comparison_columns(handlers: Path) -> None:
 
 
 def test_cli_bench_json(handlers: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lambda_kit.emulator._cli import main
+    from lambda_kit_dev._cli import main
 
     event = tmp_path / "event.json"
     event.write_text('{"n": 1}')
@@ -254,7 +254,7 @@ def test_cli_bench_json(handlers: Path, tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_cli_bench_text(handlers: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lambda_kit.emulator._cli import main
+    from lambda_kit_dev._cli import main
 
     assert main(["bench", "basic.echo", "--cold", "1", "--warm", "1", "--task-root", str(handlers)]) == 0
     assert "lambda-kit bench: basic.echo" in capsys.readouterr().out
@@ -263,7 +263,7 @@ def test_cli_bench_text(handlers: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_cli_invoke(
     handlers: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambda_kit.emulator._cli import main
+    from lambda_kit_dev._cli import main
 
     monkeypatch.setattr(sys, "stdin", __import__("io").StringIO('{"n": 5}'))
     assert main(["invoke", "basic.echo", "--event", "-", "--task-root", str(handlers)]) == 0
@@ -285,7 +285,7 @@ def test_cli_invoke(
     ],
 )
 def test_cli_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from lambda_kit.emulator._cli import main
+    from lambda_kit_dev._cli import main
 
     with pytest.raises(SystemExit) as caught:
         main(argv)
@@ -294,7 +294,7 @@ def test_cli_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureF
 
 
 def test_cli_event_must_be_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lambda_kit.emulator._cli import main
+    from lambda_kit_dev._cli import main
 
     event = tmp_path / "event.json"
     event.write_text("{nope")
@@ -304,7 +304,7 @@ def test_cli_event_must_be_json(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_cli_library_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    from lambda_kit.emulator._cli import main
+    from lambda_kit_dev._cli import main
 
     assert main(["invoke", "basic.echo", "--memory", "64"]) == 2
     err = capsys.readouterr().err
@@ -316,7 +316,7 @@ def test_python_dash_m_entry_point(handlers: Path) -> None:
     import subprocess
 
     completed = subprocess.run(
-        [sys.executable, "-m", "lambda_kit", "invoke", "basic.binary", "--task-root", str(handlers)],
+        [sys.executable, "-m", "lambda_kit_dev", "invoke", "basic.binary", "--task-root", str(handlers)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -347,7 +347,7 @@ def test_stand_in_lifecycle() -> None:
 def test_console_script_entry_point(
     handlers: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lambda_kit.__main__ import main
+    from lambda_kit_dev.__main__ import main
 
     monkeypatch.setattr(sys, "argv", ["lambda-kit", "invoke", "basic.size", "--task-root", str(handlers)])
     assert main() == 0
@@ -367,7 +367,7 @@ def _strict(text: str) -> Any:
 
 
 def _bench_cli(handlers: Path, *argv: str) -> int:
-    from lambda_kit.emulator._cli import main
+    from lambda_kit_dev._cli import main
 
     return main(["bench", *argv, "--task-root", str(handlers), "--no-import-profile"])
 
@@ -437,7 +437,7 @@ def test_cli_bench_refuses_a_rate_that_is_not_finite(
 def _invocation(
     ok: bool, duration: float, init: float | None, peak: int | None, calls: dict[str, int]
 ) -> Any:
-    from lambda_kit.emulator import Invocation, Report
+    from lambda_kit_dev.emulator import Invocation, Report
 
     error = None if ok else {"errorType": "ValueError", "errorMessage": "bad"}
     report = Report(
@@ -470,8 +470,8 @@ _runs = st.lists(
 def test_every_bench_result_is_strict_json_and_never_projects_from_failures(
     cold_runs: list[Any], warm_runs: list[Any], rps: float
 ) -> None:
-    from lambda_kit.emulator._cli import strict_json
-    from lambda_kit.emulator.bench import summarise
+    from lambda_kit_dev._cli import strict_json
+    from lambda_kit_dev.bench import summarise
 
     result = summarise("h.f", cold_runs, warm_runs, rps=rps)
     document = _strict(strict_json(result.to_dict()))
@@ -485,7 +485,7 @@ def test_every_bench_result_is_strict_json_and_never_projects_from_failures(
 
 
 def test_strict_json_replaces_what_json_cannot_hold() -> None:
-    from lambda_kit.emulator._cli import strict_json
+    from lambda_kit_dev._cli import strict_json
 
     document = {"a": math.nan, "b": [math.inf, -math.inf, 1.5], "c": ({"d": math.nan},), "e": "NaN"}
     assert _strict(strict_json(document)) == {
@@ -529,8 +529,8 @@ def test_a_reader_that_goes_away_gets_no_traceback(handlers: Path) -> None:
 def test_console_script_turns_a_broken_pipe_into_status_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambda_kit import __main__ as entry
-    from lambda_kit.emulator import _cli
+    from lambda_kit_dev import __main__ as entry
+    from lambda_kit_dev import _cli
 
     def reader_gone() -> int:
         raise BrokenPipeError(32, "Broken pipe")
@@ -546,7 +546,7 @@ def test_console_script_turns_a_broken_pipe_into_status_one(
 def test_cli_invoke_json_is_strict_json_when_the_runtime_crashes(
     handlers: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lambda_kit.emulator._cli import main
+    from lambda_kit_dev._cli import main
 
     assert main(["invoke", "basic.crash", "--task-root", str(handlers), "--json"]) == 1
     document = _strict(capsys.readouterr().out)

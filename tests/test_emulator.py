@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from lambda_kit.emulator import AwsStandIn, Emulator
-from lambda_kit.exceptions import ConfigurationError, EmulatorError, HandlerNotReadyError, LambdaKitError
+from lambda_kit.exceptions import ConfigurationError, LambdaKitError
+from lambda_kit_dev import AwsStandIn, Emulator
+from lambda_kit_dev.exceptions import EmulatorError, HandlerNotReadyError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -557,7 +558,7 @@ def test_user_pythonpath_adds_to_the_path_and_keeps_counting(handlers: Path, tmp
     assert str(tmp_path) in sys_path
     assert sys_path.index(str(layer)) < sys_path.index(str(tmp_path))
     assert result.aws_calls == {"sts.GetCallerIdentity": 1}
-    shim = str(Path(__file__).parent.parent / "lambda_kit" / "emulator" / "_shim")
+    shim = str(Path(__file__).parent.parent / "lambda_kit_dev" / "emulator" / "_shim")
     assert shim not in sys_path  # the bootstrap takes itself off the path
     assert shim not in result.json()["PYTHONPATH"]
 
@@ -664,7 +665,7 @@ def test_an_emulator_never_closed_leaves_no_detached_process_behind(handlers: Pa
 def test_a_supervisor_that_cannot_start_is_a_clear_error(
     handlers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambda_kit.emulator import _environment
+    from lambda_kit_dev.emulator import _environment
 
     broken = tmp_path / "supervisor.py"
     broken.write_text("import sys\nprint('supervisor is broken')\nsys.exit(1)\n")
@@ -787,7 +788,7 @@ def test_an_environment_value_that_cannot_be_passed_is_refused_without_showing_i
 def test_close_while_the_supervisor_starts_fails_the_invocation_as_closed(
     handlers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambda_kit.emulator import _environment
+    from lambda_kit_dev.emulator import _environment
 
     slow = tmp_path / "supervisor.py"
     slow.write_text("import time\ntime.sleep(60)\n")  # never says it is ready

@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lambda_kit.emulator import Emulator, Invocation, Report, _supervisor
-from lambda_kit.emulator._environment import (
+from lambda_kit.exceptions import ConfigurationError
+from lambda_kit_dev.emulator import Emulator, Invocation, Report, _supervisor
+from lambda_kit_dev.emulator._environment import (
     _Control,
     _error_document,
     _Pipe,
@@ -29,9 +30,8 @@ from lambda_kit.emulator._environment import (
     parse_importtime,
     peak_rss_mb,
 )
-from lambda_kit.exceptions import ConfigurationError
 
-SHIM = Path(__file__).parent.parent / "lambda_kit" / "emulator" / "_shim" / "sitecustomize.py"
+SHIM = Path(__file__).parent.parent / "lambda_kit_dev" / "emulator" / "_shim" / "sitecustomize.py"
 
 
 def _load_shim() -> types.ModuleType:
@@ -281,9 +281,9 @@ def test_shim_at_start_up_counts_and_leaves_the_path(monkeypatch: pytest.MonkeyP
 
 
 def test_closed_environment_refuses_to_invoke(handlers: Path) -> None:
-    from lambda_kit.emulator import Emulator
-    from lambda_kit.emulator._environment import Environment
-    from lambda_kit.exceptions import HandlerNotReadyError
+    from lambda_kit_dev.emulator import Emulator
+    from lambda_kit_dev.emulator._environment import Environment
+    from lambda_kit_dev.exceptions import HandlerNotReadyError
 
     environment = Environment(Emulator("basic.echo", task_root=handlers).config)
     environment.close()
@@ -588,8 +588,8 @@ def test_control_pipe_reads_the_supervisors_lines() -> None:
 
 
 def test_kill_group_without_a_report_pipe_yet_stops_the_supervisor(handlers: Path) -> None:
-    from lambda_kit.emulator import Emulator
-    from lambda_kit.emulator._environment import Environment
+    from lambda_kit_dev.emulator import Emulator
+    from lambda_kit_dev.emulator._environment import Environment
 
     environment = Environment(Emulator("basic.echo", task_root=handlers).config)
     try:
@@ -620,8 +620,8 @@ def _parsed_header(head: bytes, name: str) -> str:
 
 @given(st.text(max_size=200))
 def test_a_name_the_emulator_takes_reaches_the_runtime_unchanged(text: str) -> None:
-    from lambda_kit.emulator._emulator import unfit
-    from lambda_kit.emulator._environment import response_head
+    from lambda_kit_dev.emulator._emulator import unfit
+    from lambda_kit_dev.emulator._environment import response_head
 
     if unfit(text) is not None:
         with pytest.raises(ConfigurationError, match="function_name"):
@@ -637,14 +637,14 @@ def test_a_name_the_emulator_takes_reaches_the_runtime_unchanged(text: str) -> N
 
 @given(st.text(min_size=1))
 def test_any_handler_module_gets_a_function_name_that_can_be_sent(module: str) -> None:
-    from lambda_kit.emulator._emulator import default_function_name, unfit
+    from lambda_kit_dev.emulator._emulator import default_function_name, unfit
 
     assert unfit(default_function_name(module)) is None
 
 
 @given(st.dictionaries(st.text(max_size=20), st.text(max_size=50), max_size=4))
 def test_an_environment_is_taken_whole_or_refused_without_showing_a_value(env: dict[str, str]) -> None:
-    from lambda_kit.emulator._emulator import _checked_env
+    from lambda_kit_dev.emulator._emulator import _checked_env
 
     try:
         checked = _checked_env(env)

@@ -11,9 +11,9 @@ from types import ModuleType
 
 import pytest
 
-from lambda_kit.emulator import AwsStandIn, TLSServer
-from lambda_kit.emulator._tls import temporary_certificate
 from lambda_kit.testing import capture_metrics, events, invoke, reset_lifecycle
+from lambda_kit_dev.stand_ins import AwsStandIn, TLSServer
+from lambda_kit_dev.stand_ins._tls import temporary_certificate
 
 TUNED = Path(__file__).parent.parent / "examples" / "tuned"
 

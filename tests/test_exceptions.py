@@ -8,11 +8,10 @@ import pytest
 
 from lambda_kit.exceptions import (
     ConfigurationError,
-    EmulatorError,
-    HandlerNotReadyError,
     LambdaKitError,
     LifecycleHookError,
 )
+from lambda_kit_dev.exceptions import EmulatorError, HandlerNotReadyError
 
 ALL_ERRORS = [ConfigurationError, EmulatorError, HandlerNotReadyError, LambdaKitError, LifecycleHookError]
 

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from lambda_kit import http, lifecycle
-from lambda_kit.emulator._tls import TLSServer, temporary_certificate
 from lambda_kit.exceptions import (
     ConfigurationError,
     HTTPConnectionError,
@@ -28,6 +27,7 @@ from lambda_kit.exceptions import (
 )
 from lambda_kit.http import Response, Session
 from lambda_kit.testing import FakeContext, simulate_restore, simulate_snapshot
+from lambda_kit_dev.stand_ins._tls import TLSServer, temporary_certificate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -347,7 +347,7 @@ def test_a_post_that_loses_its_fresh_connection_too_is_not_retried(
 
 def every_request_on_a_used_connection(server: TLSServer, *, enabled: bool) -> None:
     """Make the server treat every request as arriving on a used connection."""
-    from lambda_kit.emulator import _tls as _tls_server
+    from lambda_kit_dev.stand_ins import _tls as _tls_server
 
     handler = _tls_server._Handler
     if enabled:

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_kit.emulator._tls import TLSServer
 from lambda_kit.exceptions import ConfigurationError, InvalidURLError, LambdaKitError
 from lambda_kit.http import Session, _check_headers, _query
+from lambda_kit_dev.stand_ins._tls import TLSServer
 
 SECRET = "S3CR3T-token-value"
 

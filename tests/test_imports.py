@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 import lambda_kit
-import lambda_kit.emulator
+import lambda_kit_dev
+import lambda_kit_dev.emulator
+import lambda_kit_dev.stand_ins
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,8 +33,10 @@ MODULES = [
     "lambda_kit.exceptions",
     "lambda_kit.lifecycle",
     "lambda_kit.testing",
-    "lambda_kit.emulator",
-    "lambda_kit.emulator.bench",
+    "lambda_kit_dev",
+    "lambda_kit_dev.emulator",
+    "lambda_kit_dev.bench",
+    "lambda_kit_dev.stand_ins",
     "lambda_kit.aws",
     "lambda_kit.handler",
     "lambda_kit.http",
@@ -140,11 +144,8 @@ def test_attribute_access_imports_the_defining_module() -> None:
 def test_lambda_kit_all_is_pinned() -> None:
     assert lambda_kit.__all__ == [
         "ConfigurationError",
-        "Emulator",
-        "EmulatorError",
         "HTTPError",
         "HandlerError",
-        "HandlerNotReadyError",
         "LambdaContext",
         "LambdaKitError",
         "LifecycleHookError",
@@ -162,18 +163,25 @@ def test_lambda_kit_all_is_pinned() -> None:
     ]
 
 
-def test_emulator_all_is_pinned() -> None:
-    assert lambda_kit.emulator.__all__ == [
+def test_dev_tools_all_is_pinned() -> None:
+    assert lambda_kit_dev.__all__ == [
         "AwsStandIn",
         "Emulator",
+        "EmulatorError",
+        "HandlerNotReadyError",
         "ImportTiming",
         "Invocation",
         "Report",
         "TLSServer",
     ]
+    assert lambda_kit_dev.emulator.__all__ == ["Emulator", "ImportTiming", "Invocation", "Report"]
+    assert lambda_kit_dev.stand_ins.__all__ == ["AwsStandIn", "TLSServer"]
 
 
-@pytest.mark.parametrize("package", [lambda_kit, lambda_kit.emulator], ids=lambda package: package.__name__)
+LAZY_PACKAGES = [lambda_kit, lambda_kit_dev, lambda_kit_dev.emulator, lambda_kit_dev.stand_ins]
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES, ids=lambda package: package.__name__)
 def test_every_public_name_resolves_and_is_listed(package: object) -> None:
     names = package.__all__  # type: ignore[attr-defined]
     assert names == sorted(names)
@@ -186,18 +194,19 @@ def test_every_public_name_resolves_and_is_listed(package: object) -> None:
 def test_lazy_names_are_the_defining_modules_objects() -> None:
     from lambda_kit import exceptions, lifecycle
     from lambda_kit._types import LambdaContext
-    from lambda_kit.emulator._emulator import Emulator
+    from lambda_kit_dev.emulator._emulator import Emulator
 
     assert lambda_kit.ConfigurationError is exceptions.ConfigurationError
     assert lambda_kit.LifecycleHookError is exceptions.LifecycleHookError
     assert lambda_kit.is_cold_start is lifecycle.is_cold_start
     assert lambda_kit.track_invocations is lifecycle.track_invocations
     assert lambda_kit.LambdaContext is LambdaContext
-    assert lambda_kit.Emulator is Emulator
-    assert lambda_kit.emulator.Emulator is Emulator
+    assert lambda_kit_dev.Emulator is Emulator
+    assert lambda_kit_dev.emulator.Emulator is Emulator
+    assert not hasattr(lambda_kit, "Emulator")
 
 
-@pytest.mark.parametrize("package", [lambda_kit, lambda_kit.emulator], ids=lambda package: package.__name__)
+@pytest.mark.parametrize("package", LAZY_PACKAGES, ids=lambda package: package.__name__)
 def test_unknown_attribute_raises_attribute_error(package: object) -> None:
     with pytest.raises(AttributeError, match="no_such_name") as info:
         package.no_such_name  # type: ignore[attr-defined]  # noqa: B018
@@ -218,3 +227,51 @@ def test_version_matches_pyproject() -> None:
     with (ROOT / "pyproject.toml").open("rb") as file:
         project = tomllib.load(file)["project"]
     assert lambda_kit.__version__ == project["version"]
+
+
+# -- the runtime package never reaches the development tools --------------------------
+
+
+def _runtime_modules() -> list[str]:
+    package = ROOT / "lambda_kit"
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def test_no_runtime_module_names_the_dev_package_in_any_import() -> None:
+    import ast
+
+    offending = []
+    for path in sorted((ROOT / "lambda_kit").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):  # in functions and TYPE_CHECKING too
+            if isinstance(node, ast.ImportFrom):
+                targets = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                targets = [node.value]  # a module name for importlib or a lazy-export table
+            else:
+                continue
+            if any(target.split(".")[0] == "lambda_kit_dev" for target in targets):
+                offending.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offending, offending
+
+
+def test_importing_every_runtime_module_and_public_name_loads_nothing_of_the_dev_package() -> None:
+    modules = _runtime_modules()
+    assert "lambda_kit.handler" in modules
+    assert "lambda_kit.testing.events" in modules
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    module = importlib.import_module(name)\n"
+        "    for public in getattr(module, '__all__', []):\n"
+        "        getattr(module, public)\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    loaded = set(run_python(code).split())
+    assert "lambda_kit.handler" in loaded
+    assert not [name for name in loaded if name.split(".")[0] == "lambda_kit_dev"]

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from protos import orders_pb2
 from test_protobuf_events import KINDS, make_event
 
-from lambda_kit.emulator import Emulator
 from lambda_kit.exceptions import ProtobufDecodeError, ProtobufError
 from lambda_kit.protobuf import JSON, MEDIA_TYPES, PROTOBUF, ProtobufCodec, error_response
+from lambda_kit_dev.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 CODEC = ProtobufCodec()

@@ -32,10 +32,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lambda_kit import _secrets_backends, lifecycle, secrets
-from lambda_kit.emulator import AwsStandIn
 from lambda_kit.exceptions import ConfigurationError, LambdaKitError, SecretError
 from lambda_kit.secrets import ExtensionBackend, Parameter, SdkBackend, Secret
 from lambda_kit.testing import reset_lifecycle, simulate_restore
+from lambda_kit_dev.stand_ins import AwsStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,6 @@ from typing_extensions import assert_type
 import lambda_kit
 from lambda_kit import lifecycle
 from lambda_kit.aws import client
-from lambda_kit.emulator import Emulator, Invocation, Report
 from lambda_kit.exceptions import LambdaKitError, SecretError
 from lambda_kit.handler import Response, http, sqs
 from lambda_kit.http import Response as HTTPResponse
@@ -22,6 +21,7 @@ from lambda_kit.http import Session
 from lambda_kit.metrics import Metrics
 from lambda_kit.secrets import Parameter, Secret
 from lambda_kit.testing import FakeContext, events, invoke
+from lambda_kit_dev.emulator import Emulator, Invocation, Report
 
 DB = Secret("prod/db").prefetch()
 assert_type(DB, Secret)

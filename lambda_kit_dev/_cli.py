@@ -1,4 +1,4 @@
-"""The ``lambda-kit`` command line (internal; entry point ``lambda_kit.__main__``).
+"""The ``lambda-kit`` command line (internal; entry point ``lambda_kit_dev.__main__``).
 
 Exit status: 0 when every invocation succeeded, 1 when one failed (``bench`` still
 prints the figures of those that succeeded), 2 for a usage or configuration error.
@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _bench(args: argparse.Namespace, env: dict[str, str], event: Any) -> int:
-    from lambda_kit.emulator.bench import Progress, format_report, run_bench
+    from lambda_kit_dev.bench import Progress, format_report, run_bench
 
     progress = Progress(sys.stderr)
     try:
@@ -153,7 +153,7 @@ def _bench(args: argparse.Namespace, env: dict[str, str], event: Any) -> int:
 
 
 def _invoke(args: argparse.Namespace, env: dict[str, str], event: Any) -> int:
-    from lambda_kit.emulator import Emulator
+    from lambda_kit_dev.emulator import Emulator
 
     with Emulator(
         args.handler,

@@ -9,10 +9,11 @@ import sys
 import threading
 import weakref
 
-from lambda_kit.emulator._config import FunctionConfig
-from lambda_kit.emulator._environment import Environment, check_payload
-from lambda_kit.emulator._standin import AwsStandIn
-from lambda_kit.exceptions import ConfigurationError, EmulatorError
+from lambda_kit.exceptions import ConfigurationError
+from lambda_kit_dev.emulator._config import FunctionConfig
+from lambda_kit_dev.emulator._environment import Environment, check_payload
+from lambda_kit_dev.exceptions import EmulatorError
+from lambda_kit_dev.stand_ins._aws import AwsStandIn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from lambda_kit.emulator._report import Invocation
+    from lambda_kit_dev.emulator._report import Invocation
 
 
 class Emulator:

@@ -32,15 +32,15 @@ import uuid
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from lambda_kit.emulator._report import ImportTiming, Invocation, Report
-from lambda_kit.exceptions import EmulatorError, HandlerNotReadyError
+from lambda_kit_dev.emulator._report import ImportTiming, Invocation, Report
+from lambda_kit_dev.exceptions import EmulatorError, HandlerNotReadyError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
-    from lambda_kit.emulator._config import FunctionConfig
+    from lambda_kit_dev.emulator._config import FunctionConfig
 
 _API = "/2018-06-01/runtime"
 _SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_shim")

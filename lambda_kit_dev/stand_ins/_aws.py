@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import urllib.request
 
-from lambda_kit.exceptions import EmulatorError
+from lambda_kit_dev.exceptions import EmulatorError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

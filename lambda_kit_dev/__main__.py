@@ -1,4 +1,4 @@
-"""``python -m lambda_kit``: the ``lambda-kit`` command line."""
+"""``python -m lambda_kit_dev``: the ``lambda-kit`` command line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 def main() -> int:
     """Entry point of the ``lambda-kit`` console script."""
-    from lambda_kit.emulator._cli import main as cli_main
+    from lambda_kit_dev._cli import main as cli_main
 
     try:
         return cli_main()

@@ -1,7 +1,7 @@
 """``lambda-kit bench``: a handler's cold and warm cost, and what would throttle at scale.
 
 :func:`run_bench` runs ``cold`` fresh execution environments and ``warm``
-invocations of one warm environment under the :class:`~lambda_kit.emulator.Emulator`,
+invocations of one warm environment under the :class:`~lambda_kit_dev.emulator.Emulator`,
 then one more cold start under ``-X importtime`` for the import profile (kept apart
 so that profiling never slows the measured INIT). :func:`format_report` prints what
 Lambda's REPORT lines add up to, the heaviest imports, the AWS API calls per cold
@@ -27,16 +27,16 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 
-from lambda_kit.emulator._emulator import Emulator
 from lambda_kit.exceptions import ConfigurationError
+from lambda_kit_dev.emulator._emulator import Emulator
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
-    from lambda_kit.emulator._report import ImportTiming, Invocation
-    from lambda_kit.emulator._standin import AwsStandIn
+    from lambda_kit_dev.emulator._report import ImportTiming, Invocation
+    from lambda_kit_dev.stand_ins._aws import AwsStandIn
 
 __all__ = [
     "AWS_QUOTAS",
@@ -227,7 +227,7 @@ def run_bench(
         timeout_s: The function timeout.
         env: The function's environment variables.
         task_root: The handler's code directory.
-        aws: Use an AWS stand-in (see :class:`~lambda_kit.emulator.Emulator`).
+        aws: Use an AWS stand-in (see :class:`~lambda_kit_dev.emulator.Emulator`).
         rps: The request rate to project.
         profile_imports: Add one cold start under ``-X importtime`` for the profile.
         label: The name shown in reports (the handler by default).
@@ -239,7 +239,7 @@ def run_bench(
 
     Raises:
         ConfigurationError: ``cold`` < 1, ``warm`` < 0, or ``rps`` not a finite
-            number above 0 (and what :class:`~lambda_kit.emulator.Emulator` refuses).
+            number above 0 (and what :class:`~lambda_kit_dev.emulator.Emulator` refuses).
     """
     if cold < 1 or warm < 0:
         raise ConfigurationError(

@@ -14,14 +14,14 @@ No Docker and no AWS account: with ``aws=True`` the function talks to a moto ser
 on 127.0.0.1.
 
 Example:
-    >>> from lambda_kit.emulator import Emulator
+    >>> from lambda_kit_dev.emulator import Emulator
     >>> with Emulator("app.handler", task_root="examples/plain", aws=True) as fn:  # doctest: +SKIP
     ...     cold = fn.invoke({"rawPath": "/"})
     ...     warm = fn.invoke({"rawPath": "/"})
     >>> print(cold.report.report_line())  # doctest: +SKIP
     REPORT RequestId: ...	Duration: 1.92 ms	Billed Duration: 183 ms	...
 
-``lambda-kit bench`` (see :mod:`lambda_kit.emulator.bench`) builds cold/warm
+``lambda-kit bench`` (see :mod:`lambda_kit_dev.bench`) builds cold/warm
 statistics, an import profile and a throttling projection on top of it.
 """
 
@@ -29,27 +29,23 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from lambda_kit.emulator._emulator import Emulator
-    from lambda_kit.emulator._report import ImportTiming, Invocation, Report
-    from lambda_kit.emulator._standin import AwsStandIn
-    from lambda_kit.emulator._tls import TLSServer
+    from lambda_kit_dev.emulator._emulator import Emulator
+    from lambda_kit_dev.emulator._report import ImportTiming, Invocation, Report
 
-__all__ = ["AwsStandIn", "Emulator", "ImportTiming", "Invocation", "Report", "TLSServer"]
+__all__ = ["Emulator", "ImportTiming", "Invocation", "Report"]
 
 _LAZY = {
-    "AwsStandIn": "lambda_kit.emulator._standin",
-    "Emulator": "lambda_kit.emulator._emulator",
-    "ImportTiming": "lambda_kit.emulator._report",
-    "Invocation": "lambda_kit.emulator._report",
-    "Report": "lambda_kit.emulator._report",
-    "TLSServer": "lambda_kit.emulator._tls",
+    "Emulator": "lambda_kit_dev.emulator._emulator",
+    "ImportTiming": "lambda_kit_dev.emulator._report",
+    "Invocation": "lambda_kit_dev.emulator._report",
+    "Report": "lambda_kit_dev.emulator._report",
 }
 
 
 def __getattr__(name: str) -> object:
     module_name = _LAZY.get(name)
     if module_name is None:
-        raise AttributeError(f"module 'lambda_kit.emulator' has no attribute {name!r}")
+        raise AttributeError(f"module 'lambda_kit_dev.emulator' has no attribute {name!r}")
     import importlib
 
     value = getattr(importlib.import_module(module_name), name)

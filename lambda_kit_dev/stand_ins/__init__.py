@@ -1,0 +1,40 @@
+"""Stand-ins for what a function talks to, on loopback: an HTTPS origin and AWS.
+
+* :class:`TLSServer`: a local HTTPS server with a throwaway certificate, for
+  keep-alive, deadline and fault tests of outbound clients.
+* :class:`AwsStandIn`: a moto server on 127.0.0.1, for AWS APIs without an account.
+
+Test infrastructure with development dependencies (cryptography, moto): never part
+of what runs inside Lambda.
+
+Example:
+    >>> from lambda_kit_dev.stand_ins import TLSServer
+    >>> with TLSServer() as origin:  # doctest: +SKIP
+    ...     print(origin.url)
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lambda_kit_dev.stand_ins._aws import AwsStandIn
+    from lambda_kit_dev.stand_ins._tls import TLSServer
+
+__all__ = ["AwsStandIn", "TLSServer"]
+
+_LAZY = {"AwsStandIn": "lambda_kit_dev.stand_ins._aws", "TLSServer": "lambda_kit_dev.stand_ins._tls"}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'lambda_kit_dev.stand_ins' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
