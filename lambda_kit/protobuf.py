@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 
 from lambda_kit._config import UNSET, parse_bool, parse_int, resolve
-from lambda_kit._http_events import (
+from lambda_kit._proxy_events import (
     build_response,
     decode_body,
     detect_integration,
@@ -53,7 +53,7 @@ from lambda_kit._http_events import (
     token_accepted,
     uses_multi_value_headers,
 )
-from lambda_kit._http_events import negotiate as _negotiate_accept
+from lambda_kit._proxy_events import negotiate as _negotiate_accept
 from lambda_kit.exceptions import (
     NotAcceptableError,
     ProtobufDecodeError,

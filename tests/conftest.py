@@ -10,7 +10,7 @@ import pytest
 
 from lambda_kit_dev.stand_ins import AwsStandIn
 
-HANDLERS = Path(__file__).parent / "handlers"
+HANDLERS = Path(__file__).parent / "functions"
 
 
 @pytest.fixture(autouse=True)
@@ -30,5 +30,5 @@ def aws() -> Iterator[AwsStandIn]:
 
 @pytest.fixture
 def handlers() -> Path:
-    """The directory of the handler modules the emulator tests run."""
+    """The directory of the function modules (handlers) the emulator tests run."""
     return HANDLERS

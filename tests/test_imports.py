@@ -98,8 +98,8 @@ DEFERRED = {
         "json",
         "threading",
         "logging",
-        "lambda_kit._batch",
-        "lambda_kit._coerce",
+        "lambda_kit.handler._batch",
+        "lambda_kit.handler._coerce",
     ],
     "lambda_kit.lifecycle": [
         "typing",

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 from protos import orders_pb2
-from test_protobuf_events import KINDS, integration_of, make_event, multi_value
+from test_proxy_events import KINDS, integration_of, make_event, multi_value
 
 from lambda_kit import protobuf
 from lambda_kit.exceptions import (

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import event as label
 from hypothesis import strategies as st
 from protos import orders_pb2
-from test_protobuf_events import KINDS, make_event
+from test_proxy_events import KINDS, make_event
 
 from lambda_kit.exceptions import ProtobufDecodeError, ProtobufError
 from lambda_kit.protobuf import JSON, MEDIA_TYPES, PROTOBUF, ProtobufCodec, error_response

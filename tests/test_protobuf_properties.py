@@ -16,9 +16,9 @@ from google.protobuf import json_format
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from protos import orders_pb2
-from test_protobuf_events import KINDS, make_event
+from test_proxy_events import KINDS, make_event
 
-from lambda_kit import _http_events
+from lambda_kit import _proxy_events
 from lambda_kit.exceptions import ProtobufDecodeError, UnsupportedMediaTypeError
 from lambda_kit.protobuf import MEDIA_TYPES, ProtobufCodec
 
@@ -137,7 +137,7 @@ def test_any_accept_header_gives_a_documented_response(accept: str, kind: str, e
         name: values[0] for name, values in response["multiValueHeaders"].items()
     }
     offered = {offer: oracle_quality(accept, offer) for offer in MEDIA_TYPES}
-    parseable = bool(_http_events.parse_accept(accept))
+    parseable = bool(_proxy_events.parse_accept(accept))
     if response["statusCode"] == 406:
         assert parseable
         assert max(offered.values()) <= 0.0
@@ -160,9 +160,9 @@ def test_any_accept_header_gives_a_documented_response(accept: str, kind: str, e
 @SETTINGS
 @given(header=st.text(max_size=80))
 def test_junk_accept_never_raises(header: str) -> None:
-    result = _http_events.negotiate(header, list(MEDIA_TYPES))
+    result = _proxy_events.negotiate(header, list(MEDIA_TYPES))
     assert result is None or result in MEDIA_TYPES
-    assert isinstance(_http_events.token_accepted(header, "gzip"), bool)
+    assert isinstance(_proxy_events.token_accepted(header, "gzip"), bool)
 
 
 def decode_outcome(event: dict[str, Any]) -> str:
@@ -210,7 +210,7 @@ def test_any_body_and_content_type_gives_a_documented_outcome(
 
     outcome = decode_outcome(event)
 
-    media = _http_events.media_type_of(content_type)
+    media = _proxy_events.media_type_of(content_type)
     if media not in (
         "",
         "application/x-protobuf",
@@ -280,4 +280,4 @@ def test_quoted_parameters_never_change_the_ranges(ranges: list[tuple[str, str, 
         for media, q, value in ranges
     )
 
-    assert _http_events.parse_accept(quoted) == _http_events.parse_accept(plain)
+    assert _proxy_events.parse_accept(quoted) == _proxy_events.parse_accept(plain)

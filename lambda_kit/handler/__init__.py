@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     BatchResponse: TypeAlias = dict[str, list[dict[str, str]]]
     H = TypeVar("H", bound=Callable[..., Any])
 
-    from lambda_kit._http_adapter import CORS, Header, Query, Request, Response
+    from lambda_kit.handler._http import CORS, Header, Query, Request, Response
 
 __all__ = [
     "CORS",
@@ -99,7 +99,7 @@ def sqs(
         >>> def process(order: dict) -> None: ...
         >>> handler = sqs(process)
     """
-    from lambda_kit import _batch
+    from lambda_kit.handler import _batch
 
     ordered = {None: _batch.sqs_is_fifo, True: _batch.always_ordered, False: _batch.never_ordered}[fifo]
     handler = _batch.batch_handler(
@@ -126,7 +126,7 @@ def kinesis(
     (``bytes`` takes it raw). Shards are ordered, so by default processing stops at
     the first failure; Lambda retries from the lowest reported sequence number.
     """
-    from lambda_kit import _batch
+    from lambda_kit.handler import _batch
 
     handler = _batch.batch_handler(
         core,
@@ -152,7 +152,7 @@ def dynamodb_streams(
     data, converted with boto3's ``TypeDeserializer`` (loaded on the first record);
     integral numbers become ``int``, others stay ``Decimal``.
     """
-    from lambda_kit import _batch
+    from lambda_kit.handler import _batch
 
     handler = _batch.batch_handler(
         core,
@@ -167,7 +167,7 @@ def dynamodb_streams(
 
 def sns(core: Callable[..., Any], *, middleware: Sequence[Middleware] = ()) -> Callable[[Any, Any], None]:
     """An SNS handler: each ``Sns.Message`` is parsed into the core's input type."""
-    from lambda_kit import _batch
+    from lambda_kit.handler import _batch
 
     return compose(_batch.event_handler(core, kind="SNS", payloads=_batch.sns_payloads), middleware)
 
@@ -176,7 +176,7 @@ def eventbridge(
     core: Callable[..., Any], *, middleware: Sequence[Middleware] = ()
 ) -> Callable[[Any, Any], None]:
     """An EventBridge handler: the event's ``detail`` is parsed into the core's input type."""
-    from lambda_kit import _batch
+    from lambda_kit.handler import _batch
 
     return compose(
         _batch.event_handler(core, kind="EventBridge", payloads=_batch.eventbridge_payloads), middleware
@@ -190,7 +190,7 @@ def s3(core: Callable[..., Any], *, middleware: Sequence[Middleware] = ()) -> Ca
     (the key URL-decoded), parsed into the core's input type (a dataclass or model
     with those fields, or ``dict``).
     """
-    from lambda_kit import _batch
+    from lambda_kit.handler import _batch
 
     return compose(_batch.event_handler(core, kind="S3", payloads=_batch.s3_payloads), middleware)
 
@@ -224,14 +224,14 @@ def http(
         ...     return {"id": order_id}
         >>> handler = http({"GET /orders/{order_id}": get_order})
     """
-    from lambda_kit._http_adapter import http as build
+    from lambda_kit.handler._http import http as build
 
     return build(target, status=status, errors=errors, cors=cors, codec=codec, middleware=middleware)
 
 
 def __getattr__(name: str) -> object:
     if name in ("CORS", "Header", "Query", "Request", "Response"):
-        from lambda_kit import _http_adapter
+        from lambda_kit.handler import _http as _http_adapter
 
         return getattr(_http_adapter, name)
     raise AttributeError(f"module 'lambda_kit.handler' has no attribute {name!r}")

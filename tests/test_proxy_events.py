@@ -1,4 +1,4 @@
-"""Sample HTTP events of the four Lambda integrations, and tests of lambda_kit._http_events.
+"""Sample HTTP events of the four Lambda integrations, and tests of lambda_kit._proxy_events.
 
 The factories here build events field for field as each integration sends them
 (written for these tests from the documented formats), with the request headers a
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from lambda_kit import _http_events as events
+from lambda_kit import _proxy_events as events
 
 KINDS = ["rest_v1", "http_v2", "function_url", "alb", "alb_multi"]
 

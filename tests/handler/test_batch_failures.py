@@ -21,7 +21,7 @@ from lambda_kit.handler import dynamodb_streams, eventbridge, kinesis, s3, sns, 
 from lambda_kit.testing import FakeContext, events, reset_lifecycle
 from lambda_kit_dev import AwsStandIn, Emulator
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LONE = "\ud800"  # what json.loads makes of a "\ud800" escape: a str that is not valid Unicode
 
 

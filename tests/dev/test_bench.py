@@ -28,7 +28,7 @@ from lambda_kit_dev.bench import (
 from lambda_kit_dev.emulator._report import ImportTiming
 from lambda_kit_dev.stand_ins import AwsStandIn
 
-EXAMPLES = Path(__file__).parent.parent / "examples"
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 def test_percentile_nearest_rank() -> None:

@@ -558,7 +558,7 @@ def test_user_pythonpath_adds_to_the_path_and_keeps_counting(handlers: Path, tmp
     assert str(tmp_path) in sys_path
     assert sys_path.index(str(layer)) < sys_path.index(str(tmp_path))
     assert result.aws_calls == {"sts.GetCallerIdentity": 1}
-    shim = str(Path(__file__).parent.parent / "lambda_kit_dev" / "emulator" / "_shim")
+    shim = str(Path(__file__).parents[2] / "lambda_kit_dev" / "emulator" / "_shim")
     assert shim not in sys_path  # the bootstrap takes itself off the path
     assert shim not in result.json()["PYTHONPATH"]
 

@@ -1,7 +1,7 @@
 """Batch and event adapters: SQS, Kinesis, DynamoDB Streams, SNS, EventBridge, S3 (internal).
 
 Each adapter turns a core function of one record into a Lambda handler. Records
-are parsed into the core's input type (see :mod:`lambda_kit._coerce`); a record that
+are parsed into the core's input type (see :mod:`lambda_kit.handler._coerce`); a record that
 cannot be parsed, or whose call raises, is a per-record failure reported in
 ``batchItemFailures`` (SQS ``messageId``, stream sequence number), so that Lambda
 retries only what failed. Ordered sources (SQS FIFO queues, Kinesis and DynamoDB
@@ -27,8 +27,8 @@ import base64
 import binascii
 
 from lambda_kit import lifecycle
-from lambda_kit._coerce import converter_for
 from lambda_kit.exceptions import BatchError, EventShapeError
+from lambda_kit.handler._coerce import converter_for
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any
 
-    from lambda_kit._coerce import Converter
+    from lambda_kit.handler._coerce import Converter
 
     Identify = Callable[[dict[str, Any]], str | None]
     Extract = Callable[[dict[str, Any]], Any]

@@ -24,9 +24,9 @@ import typing_extensions
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lambda_kit._coerce import converter_for, dumps, text_parser
 from lambda_kit.exceptions import ConfigurationError, InputValidationError
 from lambda_kit.handler import http
+from lambda_kit.handler._coerce import converter_for, dumps, text_parser
 from lambda_kit.testing import events, invoke, reset_lifecycle
 
 

@@ -28,10 +28,10 @@ import json
 import re
 from urllib.parse import unquote, unquote_plus
 
-from lambda_kit import _http_events, lifecycle
-from lambda_kit._batch import _Runner
-from lambda_kit._coerce import converter_for, dumps, kind_of, text_parser
+from lambda_kit import _proxy_events, lifecycle
 from lambda_kit.exceptions import ConfigurationError, InputValidationError, ProtobufError
+from lambda_kit.handler._batch import _Runner
+from lambda_kit.handler._coerce import converter_for, dumps, kind_of, text_parser
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class Request:
         self.path_params = path_params
         self._pairs = _query_pairs(event, integration)
         self.query = dict(self._pairs)
-        self.body = _http_events.decode_body(event)
+        self.body = _proxy_events.decode_body(event)
 
     def query_list(self, name: str) -> list[str]:
         """Every value of query parameter ``name``, in the order sent (``[]`` when absent)."""
@@ -112,7 +112,7 @@ class Request:
 
     def header(self, name: str) -> str | None:
         """A header's value, matched case-insensitively (repeated values joined with ``, ``)."""
-        return _http_events.get_header(self.event, name)
+        return _proxy_events.get_header(self.event, name)
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -128,7 +128,7 @@ class Request:
 
     def json(self) -> Any:
         """The body parsed as JSON (a malformed body is a 400, as any bad input)."""
-        from lambda_kit._coerce import parse_json
+        from lambda_kit.handler._coerce import parse_json
 
         return parse_json(self.body)
 
@@ -224,7 +224,7 @@ def _query_pairs(event: dict[str, Any], integration: str) -> list[tuple[str, str
     if integration == "http_v2" or integration == "function_url":
         raw = event.get("rawQueryString")
         if type(raw) is str and raw:
-            return _http_events.parse_query_string(raw)
+            return _proxy_events.parse_query_string(raw)
         decode = None  # a hand-made event without rawQueryString: take the parameters as given
     else:
         decode = unquote_plus if integration == "alb" else None  # ALB passes the query undecoded
@@ -636,7 +636,7 @@ def _accepts_json(accept: str | None) -> bool:
         return True
     known = _json_acceptable.get(accept)
     if known is None:
-        known = _http_events.negotiate(accept, [_JSON]) is not None
+        known = _proxy_events.negotiate(accept, [_JSON]) is not None
         if len(_json_acceptable) < 256:  # clients send few distinct Accept values
             _json_acceptable[accept] = known
     return known
@@ -665,7 +665,7 @@ def _header(event: dict[str, Any], name: str, lower: str) -> str | None:
                 values = multi.get(name)
                 if type(values) is list and len(values) == 1:
                     return value
-    return _http_events.get_header(event, name)
+    return _proxy_events.get_header(event, name)
 
 
 def _dict(event: Any) -> dict[str, Any]:
@@ -790,8 +790,8 @@ def http(
         if integration != "alb":  # API Gateway and function URLs take "headers" whatever the request
             return {"statusCode": status_code, "headers": headers, "body": body, "isBase64Encoded": is_base64}
         # An ALB target group with multi-value headers on ignores "headers": answer in kind.
-        multi = _http_events.uses_multi_value_headers(event)
-        return _http_events.build_response(integration, status_code, headers, body, is_base64, multi)
+        multi = _proxy_events.uses_multi_value_headers(event)
+        return _proxy_events.build_response(integration, status_code, headers, body, is_base64, multi)
 
     def problem(
         event: dict[str, Any], integration: str, code: int, message: str, extra: Any = None
@@ -841,7 +841,7 @@ def http(
         if content_type is None or content_type == _JSON:
             media = _JSON
         else:
-            media = _http_events.media_type_of(content_type)
+            media = _proxy_events.media_type_of(content_type)
         kind = param.kind
         if media in _PROTOBUF_TYPES and kind == "protobuf":
             try:
@@ -854,7 +854,7 @@ def http(
             or (kind in ("str", "bytes") and not body.isascii())
         ):
             try:
-                body = _http_events.decode_body(event)
+                body = _proxy_events.decode_body(event)
             except ValueError as error:  # not a string, bad base64, a lone surrogate: say which
                 raise _HTTPProblem(400, str(error)) from None
         if kind not in ("str", "bytes") and media != _JSON and not media.endswith("+json"):
@@ -883,7 +883,7 @@ def http(
                 continue
             if source == "request":
                 try:
-                    exact = _http_events.detect_integration(event)
+                    exact = _proxy_events.detect_integration(event)
                     kwargs[param.name] = Request(event, exact, method, _decoded(path, encoded), path_values)
                 except ValueError as error:  # the body: not a string, bad base64, not Unicode
                     raise _HTTPProblem(400, str(error)) from None
@@ -941,7 +941,7 @@ def http(
                     response["multiValueHeaders"].update({k: [v] for k, v in extra.items()})
             return response
         if isinstance(result, bytes):
-            body = _http_events.encode_base64(result)
+            body = _proxy_events.encode_base64(result)
             return respond(event, integration, status_code, body, "application/octet-stream", headers, True)
         if isinstance(result, str):
             text = _unicode_safe(result)
@@ -966,7 +966,7 @@ def http(
                 context_ = event.get("requestContext")
                 integration = "alb" if type(context_) is dict and "elb" in context_ else "rest_v1"
             else:
-                integration = _http_events.detect_integration(event)
+                integration = _proxy_events.detect_integration(event)
             if integration == "unknown":
                 raise _HTTPProblem(
                     400, "The event is not an HTTP request from API Gateway, ALB or a function URL."

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lambda_kit._coerce import converter_for, dumps, kind_of, to_jsonable
 from lambda_kit.exceptions import InputValidationError
+from lambda_kit.handler._coerce import converter_for, dumps, kind_of, to_jsonable
 
 
 @dataclass
