@@ -41,6 +41,7 @@ MODULES = [
     "lambda_kit.handler",
     "lambda_kit.http",
     "lambda_kit.metrics",
+    "lambda_kit._emf",
     "lambda_kit.protobuf",
     "lambda_kit.secrets",
     "lambda_kit.testing.events",
@@ -108,6 +109,7 @@ def modules_after_runtime_and_import(module: str, preloads: list[str]) -> set[st
 # modules it loads lazily.
 DEFERRED = {
     "lambda_kit.metrics": ["typing", "lambda_kit.lifecycle", "lambda_kit.exceptions"],
+    "lambda_kit._emf": ["typing", "lambda_kit.exceptions", "lambda_kit.metrics"],
     "lambda_kit.secrets": ["typing", "http.client", "lambda_kit._secrets_backends", "lambda_kit.lifecycle"],
     "lambda_kit.http": ["typing", "random", "ssl", "email", "lambda_kit._http_pool"],
     "lambda_kit.aws": ["typing", "lambda_kit.http", "lambda_kit.lifecycle"],

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import sys
 
-from lambda_kit import metrics as _metrics_module
+from lambda_kit import _emf
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ class capture_metrics:  # a class named like the function it is used as: `with c
         self.captured = CapturedMetrics(echo=echo)
 
     def __enter__(self) -> CapturedMetrics:
-        _metrics_module._sinks.append(self.captured._write)
+        _emf.add_sink(self.captured._write)
         return self.captured
 
     def __exit__(
@@ -176,11 +176,7 @@ class capture_metrics:  # a class named like the function it is used as: `with c
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        sinks = _metrics_module._sinks
-        for index in range(len(sinks) - 1, -1, -1):
-            if sinks[index] == self.captured._write:
-                del sinks[index]
-                break
+        _emf.remove_sink(self.captured._write)
 
 
 def _metrics_capture() -> Iterator[CapturedMetrics]:

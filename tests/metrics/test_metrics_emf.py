@@ -1,4 +1,4 @@
-"""lambda_kit.metrics against the EMF specification and against aws-embedded-metrics.
+"""The EMF lines (lambda_kit._emf) against the specification and against aws-embedded-metrics.
 
 * Every line validates against the JSON Schema published in CloudWatch's "Specification:
   Embedded metric format" page (transcribed below), plus the rules the schema cannot
@@ -9,6 +9,9 @@
   used) give CloudWatch the same metric data, over hypothesis-generated metric sets,
   including sets large enough to be split.
 * Random, mostly invalid input never produces an invalid line.
+* Splitting: more than 100 metrics, more than 100 values or more than 1 MB become
+  several lines, and nothing is dropped.
+* The parts of :mod:`lambda_kit._emf` the collector builds on (``MetricDefinition``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
@@ -24,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lambda_kit import _emf
 from lambda_kit.exceptions import InvalidDimensionError, MetricsError
 from lambda_kit.metrics import STANDARD_UNITS, Metrics
 from lambda_kit.testing._metrics import CapturedMetrics, capture_metrics
@@ -156,12 +159,6 @@ def cloudwatch_data(lines: list[str]) -> Counter[tuple[Any, ...]]:
                             )
                         ] += 1
     return data
-
-
-@pytest.fixture
-def captured() -> Iterator[CapturedMetrics]:
-    with capture_metrics() as lines:
-        yield lines
 
 
 # -- strategies -------------------------------------------------------------------------------
@@ -451,3 +448,92 @@ def test_random_input_is_either_rejected_or_written_as_valid_emf(calls: list[tup
     for line in captured.lines:
         assert_valid_emf(line)
     assert bool(captured.lines) == (accepted > 0)
+
+
+# -- splitting: nothing is dropped ---------------------------------------------------------------
+
+
+def only_directive(document: dict[str, Any]) -> dict[str, Any]:
+    directives = document["_aws"]["CloudWatchMetrics"]
+    assert len(directives) == 1
+    return directives[0]  # type: ignore[no-any-return]
+
+
+def test_large_sets_are_split_and_nothing_is_dropped(captured: CapturedMetrics) -> None:
+    metrics = Metrics(namespace="Shop", service="orders")
+    for index in range(250):
+        metrics.put_metric("Many", index, "Count")
+    for index in range(230):
+        metrics.put_metric(f"M{index}", index)
+    metrics.flush()
+
+    documents = captured.documents
+    assert all(len(only_directive(d)["Metrics"]) <= 100 for d in documents)
+    for document in documents:
+        names = [item["Name"] for item in only_directive(document)["Metrics"]]
+        assert len(names) == len(set(names))
+        for name in names:
+            value = document[name]
+            assert not isinstance(value, list) or len(value) <= 100
+    assert captured.values("Many") == list(range(250))
+    for index in range(230):
+        assert captured.values(f"M{index}") == [index]
+
+
+def test_one_metric_with_many_values_is_split(captured: CapturedMetrics) -> None:
+    metrics = Metrics(namespace="Shop")
+    metrics.put_metric("Single", 0.5)
+    for index in range(150):
+        metrics.put_metric("Many", index)
+    metrics.put_dimensions({"operation": "a"})
+    metrics.flush()
+
+    assert [len(d["Many"]) for d in captured.documents] == [100, 50]
+    assert captured.values("Many") == list(range(150))
+    assert captured.values("Single") == [0.5]
+    assert all(d["operation"] == "a" for d in captured.documents)
+
+
+def test_a_blob_over_the_size_budget_is_split(
+    monkeypatch: pytest.MonkeyPatch, captured: CapturedMetrics
+) -> None:
+    monkeypatch.setattr(_emf, "MAX_LINE", 2_000)
+    metrics = Metrics(namespace="Shop")
+    for index in range(40):
+        metrics.put_metric(f"Metric-{index:03d}-" + "x" * 20, index)
+    metrics.flush()
+
+    assert len(captured.lines) > 1
+    assert all(len(line) + 1 <= 2_000 for line in captured.lines)
+    assert sorted(value for r in captured.records for value in r.values) == list(range(40))
+
+
+def test_a_metric_that_cannot_fit_raises_and_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch, captured: CapturedMetrics
+) -> None:
+    monkeypatch.setattr(_emf, "MAX_LINE", 600)
+    metrics = Metrics(namespace="Shop")
+    metrics.set_property("note", "x" * 300)
+    for index in range(50):
+        metrics.put_metric("Values", index * 1.123456789)
+    with pytest.raises(MetricsError, match="does not fit"):
+        metrics.flush()
+    assert captured.lines == []
+
+
+# -- the wire module's parts ----------------------------------------------------------------------
+
+
+def test_a_metric_definition_names_its_fields_and_holds_its_fragments() -> None:
+    definition = _emf.MetricDefinition("Latency", _emf.Unit.MILLISECONDS, _emf.StorageResolution.HIGH)
+
+    assert (definition.given_unit, definition.given_resolution) == ("Milliseconds", 1)
+    assert (definition.unit, definition.resolution) == ("Milliseconds", 1)
+    assert definition.definition_json == '{"Name":"Latency","Unit":"Milliseconds","StorageResolution":1}'
+    assert definition.member_key == ',"Latency":'
+    assert not hasattr(definition, "__dict__")  # a slots class: no per-instance dict
+
+    quoted = _emf.MetricDefinition('Say "hi"', None, 60)
+    assert (quoted.given_unit, quoted.unit, quoted.resolution) == (None, "None", 60)
+    assert json.loads(quoted.definition_json) == {"Name": 'Say "hi"', "Unit": "None"}
+    assert json.loads("{" + quoted.member_key[1:] + "1}") == {'Say "hi"': 1}
