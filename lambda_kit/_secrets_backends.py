@@ -2,7 +2,11 @@
 
 Loaded on the first fetch, never by ``import lambda_kit.secrets``. boto3 and
 botocore load only when an SDK client is first created; the extension backend needs
-nothing but ``socket``, ``http.client`` and ``json``.
+nothing but ``socket``, ``http.client`` and ``json``. SDK clients come from
+:class:`lambda_kit.aws.ClientCache`, the package's one boto3 client factory, so they
+are closed before a SnapStart snapshot and renewed after a restore like every other.
+Imports run one way: ``secrets`` -> this module -> ``aws``; the ``Backend`` protocol
+lives below both, in ``_secrets_types``.
 
 Answers are checked by helpers that return what they found, or why it is unusable,
 and never raise: an exception leaving a frame whose locals hold a secret (a response
@@ -16,6 +20,7 @@ import os
 import threading
 import time
 
+from lambda_kit.aws import ClientCache
 from lambda_kit.exceptions import ConfigurationError, SecretError
 
 TYPE_CHECKING = False
@@ -23,13 +28,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from lambda_kit.secrets import Backend
+    from lambda_kit._secrets_types import Backend
 
 __all__ = [
     "ExtensionBackend",
     "SdkBackend",
     "backend_for",
-    "forget_created_clients",
     "parse_extension_parameter",
     "parse_extension_secret",
 ]
@@ -52,8 +56,6 @@ _PARAMETERS_TTL_DEFAULT = 300.0
 _monotonic = time.monotonic
 _shared_lock = threading.Lock()
 _shared: dict[str, Any] = {}
-# Every SdkBackend that has created a client, weakly: their clients are dropped after a restore.
-_with_clients: Any = None
 
 
 def backend_for(name: str, client: Any) -> Backend:
@@ -77,22 +79,8 @@ def backend_for(name: str, client: Any) -> Backend:
 
 
 def _reset_shared_for_tests() -> None:
-    global _with_clients
     with _shared_lock:
         _shared.clear()
-        _with_clients = None
-
-
-def forget_created_clients() -> None:
-    """Drop every client an :class:`SdkBackend` created (after a SnapStart restore).
-
-    Called by lambda_kit.secrets' after-restore hook before it refetches, so the
-    refetch already uses new clients, with the restored environment's credentials.
-    """
-    with _shared_lock:
-        backends = list(_with_clients) if _with_clients is not None else []
-    for backend in backends:
-        backend._forget_created_clients()
 
 
 def _extension_cache_ttl(setting: tuple[str, float], default: float) -> float:
@@ -128,11 +116,12 @@ class SdkBackend:
     """Fetches through boto3: Secrets Manager ``GetSecretValue`` and SSM ``GetParameter``.
 
     A client is created per service on first use (boto3 is imported then) and reused
-    for the environment's life; after a SnapStart restore the clients this backend
-    created are dropped and re-created, with fresh credentials and connections.
-    Created clients make one attempt per call (no SDK retries, which would sleep on
-    the request path: lambda_kit.secrets backs off itself) with a 1 s connect and a
-    3 s read timeout.
+    for the environment's life. Created clients make one attempt per call (no SDK
+    retries, which would sleep on the request path: lambda_kit.secrets backs off
+    itself) with a 1 s connect and a 3 s read timeout. They come from a
+    :class:`lambda_kit.aws.ClientCache` of this backend's own, so SnapStart treats
+    them like every cached client: closed before the snapshot, the same objects with
+    new connections after a restore.
 
     Args:
         secretsmanager: A Secrets Manager client to use instead of creating one.
@@ -159,44 +148,20 @@ class SdkBackend:
                     setting=setting,
                     value=value,
                 )
-        self._clients: dict[str, Any] = {"secretsmanager": secretsmanager, "ssm": ssm}
-        self._created: set[str] = set()
-        self._connect_timeout = float(connect_timeout)
-        self._read_timeout = float(read_timeout)
-        self._lock = threading.Lock()
-
-    def client(self, service: str) -> Any:
-        """The client for ``service`` (``"secretsmanager"`` or ``"ssm"``), created on first use."""
-        client = self._clients.get(service)
-        if client is not None:
-            return client
-        with self._lock:
-            client = self._clients.get(service)
-            if client is None:
-                client = self._create(service)
-                self._clients[service] = client
-                self._created.add(service)
-                _track_created(self)
-        return client
-
-    def _create(self, service: str) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        config = Config(
-            connect_timeout=self._connect_timeout,
-            read_timeout=self._read_timeout,
+        self._given: dict[str, Any] = {"secretsmanager": secretsmanager, "ssm": ssm}
+        self._cache = ClientCache(
+            connect_timeout=float(connect_timeout),
+            read_timeout=float(read_timeout),
             retries={"total_max_attempts": 1, "mode": "standard"},
             tcp_keepalive=True,
         )
-        # A session per client: boto3's default session is not thread-safe to create clients from.
-        return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
 
-    def _forget_created_clients(self) -> None:
-        with self._lock:
-            for service in self._created:
-                self._clients[service] = None
-            self._created.clear()
+    def client(self, service: str) -> Any:
+        """The client for ``service`` (``"secretsmanager"`` or ``"ssm"``): the one given, or a cached one."""
+        given = self._given.get(service)
+        if given is not None:
+            return given
+        return self._cache.client(service)
 
     def get_secret_value(
         self, secret_id: str, *, version_stage: str | None, version_id: str | None, forced: bool
@@ -234,22 +199,8 @@ class SdkBackend:
         return answer
 
     def __repr__(self) -> str:
-        created = ", ".join(sorted(self._created)) or "none"
+        created = ", ".join(sorted({key[0] for key in self._cache._clients})) or "none"
         return f"SdkBackend(created clients: {created})"
-
-
-def _track_created(backend: SdkBackend) -> None:
-    """Remember ``backend`` for :func:`forget_created_clients`; make sure the restore hook runs."""
-    global _with_clients
-    with _shared_lock:
-        if _with_clients is None:
-            import weakref
-
-            _with_clients = weakref.WeakSet()
-        _with_clients.add(backend)
-    from lambda_kit import secrets
-
-    secrets._ensure_restore_hook()
 
 
 def _sdk_secret_answer(response: Any) -> tuple[str | bytes, str] | str:

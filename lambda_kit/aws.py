@@ -18,13 +18,19 @@ to Lambda, each value overridable by keyword:
 
 ``client(..., preconnect=True)`` (or :func:`warm`) opens the connection during
 INIT, with the client's own TLS settings (its CA bundle: ``verify=`` or
-``AWS_CA_BUNDLE``), so the first call finds it open and uses it. SnapStart: the
-cached clients' connections are closed before the snapshot; after a restore every
-client made before it is dropped on first use (its connections and the credentials
-it resolved belong to the snapshot; see :func:`lambda_kit.lifecycle.restore_generation`),
-and the warmed ones are created and warmed again during the restore, within
-:data:`lambda_kit.lifecycle.RESTORE_WARM_BUDGET`. No hook is registered per cache.
-boto3 is imported on the first call, never at import.
+``AWS_CA_BUNDLE``), so the first call finds it open and uses it. boto3 is imported
+on the first call, never at import.
+
+SnapStart: a client survives a restore as the same object, renewed inside, so a
+client kept in a module variable (as below) is right. Its connections are closed
+before the snapshot and, in case a socket slipped into it, again after the restore;
+those made with ``preconnect=True`` are connected again during the restore, within
+:data:`lambda_kit.lifecycle.RESTORE_WARM_BUDGET`, on the very object your handler
+holds. The credentials it resolved during INIT stay with it: with SnapStart, Lambda
+hands the SDK container credentials (``AWS_CONTAINER_CREDENTIALS_FULL_URI``) rather
+than access keys in the environment, and botocore refreshes those before they
+expire, as a new client would fetch them. No hook is registered per cache: lifecycle
+holds caches weakly.
 
 Example:
     >>> from lambda_kit import aws
@@ -105,22 +111,40 @@ class ClientCache:
     """A thread-safe cache of boto3 clients keyed by service, region, endpoint and Config.
 
     :func:`client` uses one shared instance; make your own to keep a separate set
-    (for example with a different boto3 session's credentials in tests).
+    (for example with a different boto3 session's credentials in tests), or to give
+    every client it makes settings of its own.
+
+    Args:
+        **config: ``botocore.config.Config`` keywords for every client this cache
+            makes, over lambda-kit's defaults and under a call's own keywords (a
+            ``retries`` dict is merged one level deep at each step). Checked when the
+            first client is made.
+
+    Raises:
+        ConfigurationError: ``region_name`` among ``config``: the region is a
+            client's argument (``region=``), not the cache's.
 
     Example:
-        >>> cache = ClientCache()
+        >>> cache = ClientCache(read_timeout=3)
         >>> s3 = cache.client("s3", region="eu-west-1")  # doctest: +SKIP
         >>> s3 is cache.client("s3", region="eu-west-1")  # doctest: +SKIP
         True
     """
 
-    def __init__(self) -> None:
+    def __init__(self, **config: Any) -> None:
+        if "region_name" in config:
+            raise ConfigurationError(
+                "A ClientCache takes Config keywords for every client, not a region; "
+                "pass region= to client().",
+                setting="region_name",
+                value=config["region_name"],
+            )
+        self._config = config
         self._lock = _thread.RLock()
         self._clients: dict[tuple[Any, ...], Any] = {}
-        self._warmed: dict[tuple[Any, ...], tuple[str, str | None, str | None, dict[str, Any]]] = {}
+        self._warmed: set[tuple[Any, ...]] = set()  # keys of the clients made with preconnect=True
         self._session: Any = None
         self._defaults: dict[str, Any] | None = None
-        self._generation = 0  # lifecycle's restore generation the clients were made in
 
     def client(
         self,
@@ -138,7 +162,8 @@ class ClientCache:
             region: The region; ``None`` means ``AWS_REGION`` / ``AWS_DEFAULT_REGION``.
             endpoint_url: A custom endpoint; ``None`` lets boto3 decide (it honours
                 ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>``).
-            preconnect: Open a connection to the service's endpoint now (see :func:`warm`).
+            preconnect: Open a connection to the service's endpoint now (see :func:`warm`),
+                and again after every SnapStart restore.
             **config: ``botocore.config.Config`` keywords, over lambda-kit's defaults.
                 They are part of the cache key. A ``retries`` dict is merged with the
                 default one (``retries={"max_attempts": 5}`` keeps ``mode="standard"``);
@@ -177,14 +202,12 @@ class ClientCache:
                 setting="config",
                 value=sorted(config),
             ) from None
-        if self._clients and self._generation != _lifecycle._generation:  # restored since they were made
-            self._renew()
         made = self._clients.get(key)
         if made is None:
             made = self._create(key, service, region, endpoint_url, config)
         if preconnect:
             with self._lock:
-                self._warmed[key] = (service, region, endpoint_url, config)
+                self._warmed.add(key)
             warm(made)
         return made
 
@@ -197,13 +220,7 @@ class ClientCache:
         config: dict[str, Any],
     ) -> Any:
         global _lifecycle
-        if _lifecycle is None:
-            from lambda_kit import lifecycle
-
-            _lifecycle = lifecycle
         with self._lock:  # boto3 sessions are not safe to create clients from concurrently
-            if self._generation != _lifecycle._generation:
-                self._renew()
             made = self._clients.get(key)
             if made is not None:
                 return made
@@ -212,23 +229,17 @@ class ClientCache:
             from botocore.exceptions import UnknownServiceError
 
             if self._defaults is None:
-                self._defaults = default_config()
+                self._defaults = _merged(default_config(), self._config)
             if self._session is None:
                 self._session = boto3.session.Session()
-            merged = {**self._defaults, **config}
-            retries = config.get("retries")
-            if isinstance(retries, dict):  # one level deep: retries={"max_attempts": 5} keeps mode
-                defaults = dict(self._defaults["retries"])
-                if "total_max_attempts" in retries:
-                    defaults.pop("max_attempts", None)  # the two spell the same limit
-                merged["retries"] = {**defaults, **retries}
+            merged = _merged(self._defaults, config)
             try:
                 settings = Config(**merged)
             except TypeError as error:
                 raise ConfigurationError(
                     f"Invalid Config for {service!r}: {error}; expected keywords of botocore.config.Config.",
                     setting="config",
-                    value=sorted(config),
+                    value=sorted({*self._config, *config}),
                 ) from None
             try:
                 made = self._session.client(
@@ -242,45 +253,49 @@ class ClientCache:
                     value=service,
                 ) from None
             self._clients = {**self._clients, key: made}  # readers never see a dict mid-update
-        _lifecycle._track(self)  # weakly: closed before a snapshot, re-warmed after a restore
+        if _lifecycle is None:
+            from lambda_kit import lifecycle
+
+            _lifecycle = lifecycle
+        _lifecycle._track(self)  # weakly: closed before a snapshot, renewed after a restore
         return made
 
-    def _renew(self) -> None:
-        """Drop the clients made before the latest SnapStart restore (the warmed ones stay listed)."""
-        with self._lock:
-            if self._generation == _lifecycle._generation:
-                return
-            self._generation = _lifecycle._generation
-            self.clear(keep_warmed=True)
+    def _close_connections(self) -> None:
+        """Close every client's connection pool; the clients stay (botocore reconnects on the next call)."""
+        for made in list(self._clients.values()):
+            made.close()
 
     def _close_for_snapshot(self) -> None:
-        """Before a snapshot (lifecycle calls it): close the clients' connections, keep the clients."""
-        for made in list(self._clients.values()):
-            made.close()  # botocore reconnects on the next call
+        """Before a snapshot (lifecycle calls it): no socket goes into the snapshot."""
+        self._close_connections()
 
     def _warmups(self) -> list[Callable[[float], object]]:
-        """After a restore (lifecycle calls it): one warm-up per client made with ``preconnect=True``."""
+        """After a restore (lifecycle calls it, before any invocation): renew the clients in place.
+
+        The clients stay the same objects, so one a handler keeps in a module variable
+        is renewed too: their pools are closed (a socket restored from the snapshot is
+        dead in every copy), and those made with ``preconnect=True`` are connected
+        again by the warm-ups returned, which lifecycle runs in parallel.
+        """
         import functools
 
+        self._close_connections()
         with self._lock:
-            warmed = list(self._warmed.values())
-        return [functools.partial(self._rewarm, *arguments) for arguments in warmed]
+            warmed = list(self._warmed)
+        return [functools.partial(self._rewarm, key) for key in warmed]
 
-    def _rewarm(
-        self, service: str, region: str | None, endpoint_url: str | None, config: dict[str, Any], end: float
-    ) -> bool:
-        """Create the client again and open its connection, no connect running past ``end``."""
-        made = self.client(service, region=region, endpoint_url=endpoint_url, **config)
-        return _warm(made, end)
+    def _rewarm(self, key: tuple[Any, ...], end: float) -> bool:
+        """Open the warmed client's connection again, no connect running past ``end``."""
+        made = self._clients.get(key)
+        return made is not None and _warm(made, end)
 
-    def clear(self, *, keep_warmed: bool = False) -> None:
+    def clear(self) -> None:
         """Close and forget every client (and the boto3 session, so credentials are re-read)."""
         with self._lock:
             clients, self._clients = self._clients, {}
             self._session = None
             self._defaults = None
-            if not keep_warmed:
-                self._warmed.clear()
+            self._warmed.clear()
         for made in clients.values():
             made.close()  # botocore >= 1.28: closes the client's connection pool
 
@@ -289,6 +304,29 @@ class ClientCache:
 
     def __repr__(self) -> str:
         return f"ClientCache(clients={len(self._clients)})"
+
+
+def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` over ``base``; a ``retries`` dict is merged into ``base``'s one level deep.
+
+    ``retries={"max_attempts": 5}`` over the defaults keeps ``mode="standard"``.
+    ``max_attempts`` and ``total_max_attempts`` spell the same limit (one apart), so
+    either one given replaces both.
+    """
+    merged = {**base, **overrides}
+    retries = overrides.get("retries")
+    inherited = base.get("retries")
+    if isinstance(retries, dict) and isinstance(inherited, dict):
+        kept = {
+            name: value
+            for name, value in inherited.items()
+            if not (name in ("max_attempts", "total_max_attempts") and retries.keys() & _ATTEMPTS)
+        }
+        merged["retries"] = {**kept, **retries}
+    return merged
+
+
+_ATTEMPTS = frozenset({"max_attempts", "total_max_attempts"})
 
 
 _clients = ClientCache()

@@ -18,9 +18,10 @@ This module tracks all of it:
   through ``snapshot_restore_py`` where it is importable (the Lambda Python 3.12+
   runtime ships it) and are kept in a local registry in every case, so tests can
   fire them with :func:`lambda_kit.testing.simulate_snapshot` and
-  :func:`lambda_kit.testing.simulate_restore`. lambda-kit's own caches and pools use
-  :func:`restore_generation` instead: it counts restores, and they drop what they
-  made in an older generation on first use (nothing to register, so nothing leaks).
+  :func:`lambda_kit.testing.simulate_restore`. lambda-kit's own pools, clients and
+  secrets register no hook: lifecycle holds them weakly and renews them itself (see
+  :data:`RESTORE_WARM_BUDGET`), and :func:`restore_generation` counts restores for
+  caches that renew themselves on first use (nothing to register, so nothing leaks).
   After a restore, the next invocation counts as a cold start again: it is the first
   of a new environment.
 * :func:`remaining_time` is the time left before the invocation's deadline. A thread
@@ -59,7 +60,15 @@ if TYPE_CHECKING:
     Phase: TypeAlias = Literal["before_snapshot", "after_restore"]
 
     class _Resource(Protocol):
-        """What lambda-kit's pools and caches offer the SnapStart dispatcher (see ``_track``)."""
+        """What lambda-kit's pools, clients and secrets offer the SnapStart dispatcher (see ``_track``).
+
+        ``_close_for_snapshot()`` runs before a snapshot. ``_warmups()`` runs after every
+        restore, for every resource, in the dispatcher itself: after the restore
+        generation has moved on and before any after-restore hook or warm-up, whatever
+        :data:`RESTORE_WARM_BUDGET` is. It does the quick part of the renewal there (drop
+        restored sockets, mark cached values stale) and returns the slow part (connects,
+        fetches): callables given the budget's end, run in parallel within it.
+        """
 
         def _close_for_snapshot(self) -> None: ...
 
@@ -106,17 +115,22 @@ _runtime_registered = False
 # SnapStart restores this process has gone through. Caches remember the generation they
 # were filled in and drop what is older on first use: no per-object hook, nothing leaks.
 _generation = 0
-# lambda-kit's pools and caches, held weakly: closed before a snapshot, re-warmed after a
-# restore (see _track). Made on first use.
+# lambda-kit's pools, clients and secrets, held weakly: closed before a snapshot, renewed
+# after a restore (see _track). Made on first use.
 _resources: Any = None
+# Threads that run the after-restore warm-ups, at most: each takes the next warm-up left.
+_WARM_THREADS = 16
 
 RESTORE_WARM_BUDGET = 1.0
 """Seconds the after-restore dispatcher gives lambda-kit's re-warming, all of it at once.
 
-Warm-ups (TCP + TLS connects to the origins warmed during INIT) run in parallel
-threads, alongside the after-restore hooks, and every connect is cut at this budget:
-a stalled server cannot push restore past Lambda's 10 s limit. What is not warm by
-then connects on first use.
+Warm-ups (TCP + TLS connects to the origins and AWS endpoints warmed during INIT,
+and the refetch of every secret and parameter fetched before the snapshot) run in
+parallel threads, alongside the after-restore hooks, and the dispatcher waits for
+them until this budget has passed (every connect is cut there): a stalled server
+cannot push restore past Lambda's 10 s limit. What is not done by then happens on
+first use (a refetch still on the wire is waited for, not repeated). ``0`` turns
+the warm-ups off.
 """
 
 
@@ -342,11 +356,12 @@ def wrap_invocation(
 def restore_generation() -> int:
     """How many SnapStart restores this process has gone through: 0 until the first.
 
-    A cache of connected or unique things made during INIT (clients, sessions, seeded
+    A cache of connected or unique things made during INIT (connections, seeded
     generators) can remember the generation it was filled in and drop its contents on
     first use once the generation has moved on. Unlike an :func:`on_after_restore`
     hook, nothing is registered, so a cache that is garbage-collected leaves nothing
-    behind. lambda-kit's HTTP sessions and boto3 client cache work this way.
+    behind. lambda-kit's HTTP sessions renew their pools this way. Call it first
+    during INIT: that registers the SnapStart dispatcher which counts the restores.
 
     Example:
         >>> from lambda_kit import lifecycle
@@ -359,14 +374,18 @@ def restore_generation() -> int:
         ...             self.generation, self.made = lifecycle.restore_generation(), {}
         ...         return self.made.setdefault(name, object())
     """
+    if not _runtime_registered:  # nothing counts restores until the dispatcher is registered
+        _ensure_runtime_hooks()
     return _generation
 
 
 def _track(resource: _Resource) -> None:
-    """Have the SnapStart dispatcher close ``resource`` before a snapshot and re-warm it after a restore.
+    """Have the SnapStart dispatcher close ``resource`` before a snapshot and renew it after a restore.
 
     Held weakly: a resource that is garbage-collected drops out by itself. Adding the
-    same resource again changes nothing.
+    same resource again changes nothing. Registers the dispatchers with the SnapStart
+    runtime, so a function that only keeps a client or a secret (no hook, no
+    lambda-kit decorator) is renewed too.
     """
     global _resources
     if _resources is None:
@@ -376,6 +395,8 @@ def _track(resource: _Resource) -> None:
 
                 _resources = weakref.WeakSet()
     _resources.add(resource)
+    if not _runtime_registered:
+        _ensure_runtime_hooks()
 
 
 def on_before_snapshot(hook: Hook) -> Hook:
@@ -430,9 +451,10 @@ def _ensure_runtime_hooks() -> None:
 def _run_hooks(phase: Phase) -> None:
     """Run every hook of ``phase``; raise :class:`LifecycleHookError` if any failed.
 
-    Before a snapshot, lambda-kit's tracked pools are closed first. After a restore,
-    the cold-start tracking is reset and the restore generation moves on first; then
-    the re-warming of tracked pools starts in parallel threads, the hooks run, and the
+    Before a snapshot, lambda-kit's tracked resources are closed first. After a
+    restore, the cold-start tracking is reset and the restore generation moves on
+    first; then every tracked resource renews what it must before any use and hands
+    over its warm-ups, which start in parallel threads; the hooks run, and the
     dispatcher waits for the warm-ups only until :data:`RESTORE_WARM_BUDGET` has passed.
 
     Every hook runs even when an earlier one raised, so one broken pool cannot stop
@@ -450,7 +472,7 @@ def _run_hooks(phase: Phase) -> None:
             _first = None
             _generation += 1
         end = time.monotonic() + RESTORE_WARM_BUDGET
-        warming = _start_warmups(resources, end)
+        warming = _start_warmups(_collect_warmups(resources), end)
     else:
         for resource in resources:
             try:
@@ -479,46 +501,62 @@ def _run_hooks(phase: Phase) -> None:
         ) from failures[0]
 
 
-def _start_warmups(resources: list[_Resource], end: float) -> list[Any]:
-    """Start every tracked resource's warm-ups, one daemon thread each; return the threads.
+def _collect_warmups(resources: list[_Resource]) -> list[Callable[[float], object]]:
+    """Every tracked resource's warm-ups, asked for in this thread, before any of them runs.
 
-    Each warm-up is given ``end`` (a ``time.monotonic()`` value) and cuts its connects
-    there; one that raises is ignored (best effort: the first request reports it).
+    Asking is itself the resources' renewal (see ``_Resource``), so it happens whatever
+    the budget; one that raises is skipped (best effort: it renews on first use).
     """
-    if end <= time.monotonic():  # RESTORE_WARM_BUDGET <= 0: re-warming is off
-        return []
     warmups: list[Callable[[float], object]] = []
     for resource in resources:
         try:
             warmups.extend(resource._warmups())
-        except Exception:  # noqa: S112 - best effort, as above
+        except Exception:  # noqa: S112 - best effort: a resource that cannot say renews on first use
             continue
-    if not warmups:
+    return warmups
+
+
+def _start_warmups(warmups: list[Callable[[float], object]], end: float) -> list[Any]:
+    """Run ``warmups`` in up to ``_WARM_THREADS`` daemon threads; return the threads.
+
+    Each warm-up is given ``end`` (a ``time.monotonic()`` value) and cuts its connects
+    there; one that raises is ignored (best effort: the first request reports it), and
+    one not started by ``end`` is skipped (what it would renew renews on first use).
+    """
+    if not warmups or end <= time.monotonic():  # RESTORE_WARM_BUDGET <= 0: re-warming is off
         return []
     import threading  # only restores that re-warm need it
 
+    pending = warmups[::-1]  # taken from the end, so in order; list.pop() is atomic
     threads = []
-    for warmup in warmups:
+    for _ in range(min(len(warmups), _WARM_THREADS)):
         thread = threading.Thread(
-            target=_warm_quietly, args=(warmup, end), name="lambda-kit-rewarm", daemon=True
+            target=_warm_pending, args=(pending, end), name="lambda-kit-rewarm", daemon=True
         )
         thread.start()
         threads.append(thread)
     return threads
 
 
-def _warm_quietly(warmup: Callable[[float], object], end: float) -> None:
-    try:
-        warmup(end)
-    except Exception:  # noqa: S110 - best effort: the first request reports an unreachable origin
-        pass
+def _warm_pending(pending: list[Callable[[float], object]], end: float) -> None:
+    """Run the warm-ups left in ``pending``, one at a time, until none is left or ``end`` has passed."""
+    while time.monotonic() < end:
+        try:
+            warmup = pending.pop()
+        except IndexError:  # another thread took the last one
+            return
+        try:
+            warmup(end)
+        except Exception:  # noqa: S112 - best effort: the first request reports an unreachable origin
+            continue
 
 
 def _reset_for_tests() -> None:
     """Forget every invocation and hook (used by lambda_kit.testing).
 
-    lambda-kit's own pools and caches stay tracked and the restore generation keeps
-    counting: they renew themselves by generation, not through the forgotten hooks.
+    lambda-kit's own pools, clients and secrets stay tracked and the restore
+    generation keeps counting: they are renewed by the dispatcher and by generation,
+    not through the forgotten hooks.
     """
     global _first, _runtime_registered
     with _lock:

@@ -18,7 +18,9 @@ retry with the new value. When a fetch fails, the cached value is served
 (stale-if-error) for up to ``max_stale`` seconds after its TTL ran out, with one
 warning logged; fetch attempts back off with jitter meanwhile, so an outage or
 throttling never turns into an API storm. Nothing sleeps on the request path. After
-a SnapStart restore, cached values are refetched before they are used again.
+a SnapStart restore, no value from the snapshot is served again: every one is
+refetched during the restore, in parallel, within
+:data:`lambda_kit.lifecycle.RESTORE_WARM_BUDGET`, or else by its first reader.
 
 Values never appear in a repr, a log line or an error message produced here.
 
@@ -40,41 +42,15 @@ import time
 TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations need none of it
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, ParamSpec, Protocol, TypeVar
+    from typing import Any, ParamSpec, TypeVar
 
     from typing_extensions import Self
 
     from lambda_kit._config import _Unset
+    from lambda_kit._secrets_types import Backend
 
     P = ParamSpec("P")
     R = TypeVar("R")
-
-    class Backend(Protocol):
-        """Where a :class:`Secret` or :class:`Parameter` gets its value from.
-
-        Implementations return ``(value, version_id)`` and raise
-        :class:`~lambda_kit.exceptions.SecretError` (with ``code`` set) when the value
-        cannot be fetched; any other exception is wrapped into one. ``forced`` is
-        ``True`` for a refresh after a failure (a rotation), where a cache between
-        the function and AWS must be bypassed.
-        """
-
-        def get_secret_value(
-            self, secret_id: str, *, version_stage: str | None, version_id: str | None, forced: bool
-        ) -> tuple[str | bytes, str]: ...
-
-        def get_parameter(self, name: str, *, with_decryption: bool, forced: bool) -> tuple[str, str]: ...
-
-else:
-
-    class Backend:
-        """Where a :class:`Secret` or :class:`Parameter` gets its value from (a protocol).
-
-        Any object with ``get_secret_value(secret_id, *, version_stage, version_id,
-        forced)`` and ``get_parameter(name, *, with_decryption, forced)`` methods
-        returning ``(value, version_id)`` will do; see :class:`SdkBackend` and
-        :class:`ExtensionBackend`.
-        """
 
 
 __all__ = ["Backend", "ExtensionBackend", "Parameter", "SdkBackend", "Secret", "SecretError"]
@@ -92,8 +68,6 @@ TTL_JITTER = 0.1
 """Each TTL is shortened by a random 0-10 %, so environments started together spread out."""
 BACKOFF_CAP = 30.0
 """Longest wait, in seconds, between two fetch attempts after consecutive failures."""
-RESTORE_REFETCH_WAIT = 2.0
-"""Seconds the after-restore hook waits for its refetches (Lambda allows 10 s for all hooks)."""
 
 _BACKENDS = ("sdk", "extension")
 _INF = float("inf")
@@ -231,7 +205,9 @@ class _Cached:
         self._failures = 0
         self._failure: SecretError | None = None
         self._warned = False
-        _track(self)
+        from lambda_kit import lifecycle
+
+        lifecycle._track(self)  # weakly: renewed after a SnapStart restore (see _warmups)
 
     # -- what subclasses provide -----------------------------------------------------
 
@@ -571,6 +547,21 @@ class _Cached:
         self._backend = resolved
         return resolved
 
+    # -- SnapStart (lifecycle's dispatcher calls these) --------------------------------
+
+    def _close_for_snapshot(self) -> None:
+        """Before a snapshot: nothing to close (the value is kept, and never served after a restore)."""
+
+    def _warmups(self) -> list[Callable[[float], object]]:
+        """After a restore, before any invocation: mark the value stale; return its refetch.
+
+        A cached value must be refetched before it is served again (it may have been
+        rotated meanwhile, and the clock it expires by is the snapshot's). The refetch
+        runs in parallel with the others, within the restore's warm budget; one not
+        done by then is done by the first reader.
+        """
+        return [self._refetch_after_restore] if self._mark_restored() else []
+
     def _mark_restored(self) -> bool:
         """SnapStart restore: the value must be refetched before its next use.
 
@@ -588,15 +579,19 @@ class _Cached:
             self._warned = False
             return entry is not None
 
-    def _refetch_after_restore(self) -> None:
-        """Refetch a value marked by :meth:`_mark_restored`; on failure, leave it to the first read."""
+    def _refetch_after_restore(self, end: float) -> None:
+        """Refetch a value marked by :meth:`_mark_restored`; on failure, leave it to the first read.
+
+        ``end`` (when the restore stops waiting) does not cut the fetch: the backend's
+        own timeouts bound it, and a reader meanwhile waits for it instead of fetching again.
+        """
         with self._lock:
             entry = self._entry
             if entry is None or not entry.restored:
                 return  # a reader fetched it already
             try:
                 self._load(forced=False)
-            except Exception:  # never out of a hook; the first read tries again, at once
+            except Exception:  # never out of a warm-up; the first read tries again, at once
                 self._retry_at = -_INF
                 self._failures = 0
                 self._failure = None
@@ -848,93 +843,28 @@ def _unset_if_none(value: float | _Unset | None) -> float | _Unset:
     return value
 
 
-# -- SnapStart: one after-restore hook for every Secret and Parameter ------------------
-
-# Every live Secret and Parameter, weakly, in creation order (a WeakValueDictionary made
-# with the first one): a Secret made in a loop or a handler is freed as usual, and one
-# module hook serves them all.
-_live: Any = None
-_tracked = 0
-_registry_lock = _thread.allocate_lock()
-
-
-def _track(instance: _Cached) -> None:
-    """Remember ``instance`` for the after-restore hook, registering the hook if needed."""
-    global _tracked
-    with _registry_lock:
-        _ensure_restore_hook_locked()
-        _tracked += 1
-        _live[_tracked] = instance
-
-
-def _ensure_restore_hook() -> None:
-    """Register the module's after-restore hook unless it is registered (SdkBackend calls it too)."""
-    with _registry_lock:
-        _ensure_restore_hook_locked()
-
-
-def _ensure_restore_hook_locked() -> None:
-    global _live
-    from lambda_kit import lifecycle
-
-    # Checked against the registry itself, not a flag of ours: lambda_kit.testing.reset_lifecycle()
-    # empties it to start a fresh environment, which also forgets the instances of the old one
-    # (their hooks were forgotten too when each instance registered its own).
-    if _live is None or _after_restore not in lifecycle._hooks["after_restore"]:
-        import weakref
-
-        _live = weakref.WeakValueDictionary()
-        lifecycle.on_after_restore(_after_restore)
-
-
-def _after_restore() -> None:
-    """After a SnapStart restore: new SDK clients, then refetch every cached value.
-
-    The refetches run in a thread that the hook waits for up to
-    :data:`RESTORE_REFETCH_WAIT` seconds, so a slow or unreachable endpoint cannot
-    push restore past Lambda's 10 s limit; a value not refetched by then is fetched
-    by its first reader (waiting on the fetch in flight, if there is one). A failed
-    refetch never raises out of the hook: the value stays marked and its first reader
-    fetches it.
-    """
-    from lambda_kit import _secrets_backends
-
-    # Clients made before the snapshot hold its credentials and sockets: the refetches need new ones.
-    _secrets_backends.forget_created_clients()
-    with _registry_lock:
-        instances = list(_live.values()) if _live is not None else []
-    marked = [instance for instance in instances if instance._mark_restored()]
-    if not marked:
-        return
-    import threading
-
-    worker = threading.Thread(
-        target=_refetch_all, args=(marked,), name="lambda-kit-secrets-restore", daemon=True
-    )
-    worker.start()
-    worker.join(RESTORE_REFETCH_WAIT)
-
-
-def _refetch_all(instances: list[_Cached]) -> None:
-    for instance in instances:
-        instance._refetch_after_restore()
+# Public names defined elsewhere, loaded on first access: the backends (and boto3 with
+# them) only on the first fetch, Backend's protocol (and typing) only when user code
+# names it, SecretError without importing lambda_kit.exceptions at import time.
+_LAZY = {
+    "Backend": "lambda_kit._secrets_types",
+    "ExtensionBackend": "lambda_kit._secrets_backends",
+    "SdkBackend": "lambda_kit._secrets_backends",
+    "SecretError": "lambda_kit.exceptions",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The backends live in a private module that loads on first use; SecretError is
-    # re-exported without importing lambda_kit.exceptions at import time.
-    if name == "SecretError":
-        from lambda_kit.exceptions import SecretError
+    source = _LAZY.get(name)
+    if source is None:
+        raise AttributeError(f"module 'lambda_kit.secrets' has no attribute {name!r}")
+    value = getattr(__import__(source, fromlist=[name]), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
-        globals()[name] = SecretError
-        return SecretError
-    if name in ("SdkBackend", "ExtensionBackend"):
-        from lambda_kit import _secrets_backends
 
-        value = getattr(_secrets_backends, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'lambda_kit.secrets' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 if TYPE_CHECKING:

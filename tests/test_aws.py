@@ -151,29 +151,33 @@ def test_warm_is_best_effort(cache: aws.ClientCache) -> None:
     assert aws.warm(proxied) is False
 
 
-def test_snapstart_restore_rebuilds_and_rewarms_clients(cache: aws.ClientCache, front: TLSServer) -> None:
+def test_snapstart_restore_renews_clients_in_place_and_rewarms_them(
+    cache: aws.ClientCache, front: TLSServer
+) -> None:
     warmed = cache.client("secretsmanager", endpoint_url=front.base_url, preconnect=True)
     plain = cache.client("sqs", endpoint_url=front.base_url)
     front_wait(front, 1)
 
     simulate_restore()
 
-    rebuilt = cache.client("secretsmanager", endpoint_url=front.base_url)
-    assert rebuilt is not warmed
-    assert cache.client("sqs", endpoint_url=front.base_url) is not plain
+    # The same objects (a handler may hold them in module variables), renewed inside.
+    assert cache.client("secretsmanager", endpoint_url=front.base_url) is warmed
+    assert cache.client("sqs", endpoint_url=front.base_url) is plain
     front_wait(front, 2)
-    assert front.connections == 2  # the warmed client reconnected during the restore hook
-    rebuilt.list_secrets()
+    assert front.connections == 2  # the warmed client reconnected during the restore
+    warmed.list_secrets()
     assert front.connections == 2
+    assert front.requests[-1][3] == 2  # on the connection opened during the restore
 
 
-def test_restore_survives_a_client_that_cannot_be_rebuilt(cache: aws.ClientCache) -> None:
-    cache.client("sqs", preconnect=True, endpoint_url="http://127.0.0.1:9")
-    cache._warmed[("nope",)] = ("no-such-service", None, None, {})
+def test_restore_survives_a_client_that_cannot_be_rewarmed(cache: aws.ClientCache) -> None:
+    made = cache.client("sqs", preconnect=True, endpoint_url="http://127.0.0.1:9")  # nothing listens
+    cache._warmed.add(("nope",))  # a warmed key whose client is gone
 
     simulate_restore()
 
     assert len(cache) == 1
+    assert cache.client("sqs", endpoint_url="http://127.0.0.1:9") is made
 
 
 def test_concurrent_first_use_makes_one_client(cache: aws.ClientCache) -> None:
@@ -315,7 +319,7 @@ def test_warm_uses_the_ca_bundle_of_a_client_made_by_hand(
         client.close()
 
 
-def test_restore_rewarms_over_https_and_the_rebuilt_client_uses_that_connection(
+def test_restore_rewarms_over_https_and_the_client_uses_that_connection(
     cache: aws.ClientCache, https_front: TLSServer
 ) -> None:
     before = cache.client(
@@ -329,12 +333,13 @@ def test_restore_rewarms_over_https_and_the_rebuilt_client_uses_that_connection(
     simulate_restore()
     front_wait(https_front, 2)  # re-warmed during the restore
 
-    rebuilt = cache.client(
+    same = cache.client(
         "secretsmanager", endpoint_url=https_front.base_url, retries={"total_max_attempts": 1}
     )
-    assert rebuilt is not before
-    rebuilt.list_secrets()
+    assert same is before
+    same.list_secrets()
     assert https_front.connections == 2
+    assert https_front.requests[-1][3] == 2
 
 
 def test_snapshot_closes_the_cached_clients_connections_and_keeps_the_clients(
@@ -350,17 +355,22 @@ def test_snapshot_closes_the_cached_clients_connections_and_keeps_the_clients(
     assert front.connections == 2  # the snapshot held no open socket
 
 
-def test_restore_after_reset_lifecycle_still_rebuilds_cached_clients(credentials: None) -> None:
+def test_restore_after_reset_lifecycle_still_renews_cached_clients(
+    credentials: None, front: TLSServer
+) -> None:
     from lambda_kit.testing import reset_lifecycle
 
     try:
-        before = aws.client("sqs", endpoint_url="http://127.0.0.1:9")
+        before = aws.client("secretsmanager", endpoint_url=front.base_url)
+        before.list_secrets()
         reset_lifecycle()  # forgets every hook, as test suites do between tests
 
         simulate_restore()
 
         # (The shared cache had registered its hook once, and never again after the reset.)
-        assert aws.client("sqs", endpoint_url="http://127.0.0.1:9") is not before
+        assert aws.client("secretsmanager", endpoint_url=front.base_url) is before
+        before.list_secrets()
+        assert front.connections == 2  # not the connection from before the restore
     finally:
         aws.clear()
 
@@ -384,9 +394,86 @@ def test_client_caches_made_and_dropped_leave_no_hooks_behind(credentials: None)
     ]
 
 
-def test_a_renewal_that_finds_nothing_to_do_keeps_the_clients(cache: aws.ClientCache) -> None:
-    client = cache.client("sqs", endpoint_url="http://127.0.0.1:9")
+def test_a_restore_keeps_every_client_with_its_configuration(cache: aws.ClientCache) -> None:
+    client = cache.client("sqs", endpoint_url="http://127.0.0.1:9", read_timeout=4)
 
-    cache._renew()
+    simulate_restore()
+    simulate_restore()
 
-    assert cache.client("sqs", endpoint_url="http://127.0.0.1:9") is client
+    assert cache.client("sqs", endpoint_url="http://127.0.0.1:9", read_timeout=4) is client
+    assert client.meta.config.read_timeout == 4
+    assert len(cache) == 1
+
+
+# -- issue 12: one SnapStart story, a cache's own settings, public names ----------------
+
+
+def test_a_client_kept_in_a_module_variable_never_uses_a_socket_from_the_snapshot(
+    credentials: None, front: TLSServer
+) -> None:
+    """The docs' own example: ``sqs = aws.client(..., preconnect=True)`` at module scope."""
+    try:
+        kept = aws.client("secretsmanager", endpoint_url=front.base_url, preconnect=True)  # INIT
+        kept.list_secrets()  # an invocation before the snapshot, on the warmed connection
+        assert front.connections == 1
+        # No simulate_snapshot(): even a socket that reached the snapshot is never used again.
+
+        simulate_restore()
+        front_wait(front, 2)  # the restore connected the client the handler holds
+
+        kept.list_secrets()  # the first invocation after the restore
+        # (The cache rebuilt and re-warmed a client of its own; the one the handler kept went
+        # on with the snapshot's connection, and its first call after the restore opened a third.)
+        assert front.connections == 2
+        assert [request[3] for request in front.requests] == [1, 2]
+    finally:
+        aws.clear()
+
+
+def test_a_cache_of_its_own_settings_applies_them_under_each_calls_own(credentials: None) -> None:
+    cache = aws.ClientCache(read_timeout=3, retries={"total_max_attempts": 1}, tcp_keepalive=False)
+    try:
+        config = cache.client("sqs").meta.config
+        assert (config.read_timeout, config.tcp_keepalive) == (3, False)
+        assert config.connect_timeout == aws.DEFAULT_CONNECT_TIMEOUT  # the rest: lambda-kit's defaults
+        assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+        assert cache.client("sqs", read_timeout=5).meta.config.read_timeout == 5
+        assert cache.client("sqs", retries={"max_attempts": 4}).meta.config.retries == {
+            "mode": "standard",
+            "total_max_attempts": 5,  # botocore counts the first attempt in
+        }
+    finally:
+        cache.clear()
+
+
+def test_a_cache_of_its_own_settings_refuses_a_region_and_checks_the_rest_on_first_use(
+    credentials: None,
+) -> None:
+    with pytest.raises(ConfigurationError, match="pass region= to client") as caught:
+        aws.ClientCache(region_name="eu-west-1")
+    assert caught.value.context["setting"] == "region_name"
+    cache = aws.ClientCache(no_such_option=1)
+    with pytest.raises(ConfigurationError, match=r"expected keywords of botocore\.config\.Config"):
+        cache.client("sqs")
+    assert len(cache) == 0
+
+
+def test_aws_is_the_packages_only_boto3_client_factory() -> None:
+    import ast
+
+    package = ROOT / "lambda_kit"
+    makers = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            named = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module is not None:
+                named = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            if {"boto3", "boto3.session", "boto3.client", "boto3.Session"} & set(named):
+                makers.append(str(path.relative_to(ROOT)))
+    assert makers == ["lambda_kit/aws.py"]
+
+
+def test_all_is_pinned() -> None:
+    assert aws.__all__ == ["ClientCache", "clear", "client", "default_config", "warm"]
+    for name in aws.__all__:
+        assert callable(getattr(aws, name))

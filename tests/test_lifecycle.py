@@ -844,3 +844,136 @@ def test_a_warm_budget_of_zero_turns_rewarming_off(monkeypatch: pytest.MonkeyPat
     simulate_restore()
 
     assert called == []
+
+
+# -- issue 12: one SnapStart story --------------------------------------------------------
+
+
+def test_all_is_pinned() -> None:
+    assert lifecycle.__all__ == [
+        "InvocationToken",
+        "current_request_id",
+        "end_invocation",
+        "is_cold_start",
+        "on_after_restore",
+        "on_before_snapshot",
+        "remaining_time",
+        "restore_generation",
+        "start_invocation",
+        "start_invocation_for",
+        "track_invocations",
+    ]
+    for name in lifecycle.__all__:
+        assert getattr(lifecycle, name) is not None
+
+
+def test_tracking_a_resource_registers_the_dispatchers(snapstart_runtime: FakeSnapshotRestore) -> None:
+    # A function that only keeps a client or a secret at module scope: no hook, no decorator.
+    lifecycle._track(FakeResource())
+
+    assert len(snapstart_runtime.before_snapshot) == 1
+    assert len(snapstart_runtime.after_restore) == 1
+
+
+def test_asking_for_the_restore_generation_registers_the_dispatchers(
+    snapstart_runtime: FakeSnapshotRestore,
+) -> None:
+    lifecycle.restore_generation()
+    lifecycle.restore_generation()
+
+    assert len(snapstart_runtime.before_snapshot) == 1
+    assert len(snapstart_runtime.after_restore) == 1
+
+
+def test_every_resource_is_asked_for_its_warmups_before_any_runs_whatever_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events: list[str] = []
+
+    class Recording(FakeResource):
+        def __init__(self, name: str) -> None:
+            super().__init__([lambda end: events.append(f"ran {name}")])
+            self.name = name
+
+        def _warmups(self) -> list[Callable[[float], object]]:
+            events.append(f"asked {self.name}")  # a resource renews itself here (see _Resource)
+            return super()._warmups()
+
+    resources = [Recording(name) for name in "abc"]
+    for resource in resources:
+        lifecycle._track(resource)
+
+    simulate_restore()
+    assert sorted(events[:3]) == ["asked a", "asked b", "asked c"]
+    assert sorted(events[3:]) == ["ran a", "ran b", "ran c"]
+
+    events.clear()
+    monkeypatch.setattr(lifecycle, "RESTORE_WARM_BUDGET", 0)
+    simulate_restore()
+    assert sorted(events) == ["asked a", "asked b", "asked c"]  # renewed, not re-warmed
+
+
+def test_warmups_share_a_bounded_set_of_threads_and_none_starts_after_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lifecycle, "_WARM_THREADS", 2)
+    threads: set[int] = set()
+    ran: list[int] = []
+
+    def quick(number: int) -> Callable[[float], object]:
+        def warmup(end: float) -> None:
+            threads.add(threading.get_ident())
+            ran.append(number)
+
+        return warmup
+
+    lifecycle._track(resource := FakeResource([quick(number) for number in range(10)]))
+
+    simulate_restore()
+    assert sorted(ran) == list(range(10))
+    assert len(threads) <= 2
+
+    finish = threading.Event()
+    started: list[int] = []
+
+    def stuck(number: int) -> Callable[[float], object]:
+        def warmup(end: float) -> None:
+            started.append(number)
+            finish.wait(10)  # "connecting" past the budget
+
+        return warmup
+
+    resource.warmups = [stuck(number) for number in range(4)]
+    monkeypatch.setattr(lifecycle, "RESTORE_WARM_BUDGET", 0.2)
+    try:
+        simulate_restore()
+    finally:
+        finish.set()
+    for worker in threading.enumerate():
+        if worker.name == "lambda-kit-rewarm":
+            worker.join(10)
+    assert sorted(started) == [0, 1]  # two threads, both stuck until the budget ran out
+
+
+def test_wrap_invocation_runs_on_start_and_on_finish_around_the_handler() -> None:
+    calls: list[str] = []
+
+    def failing_start(context: object) -> None:
+        calls.append("start")
+        raise RuntimeError("no start")
+
+    def handler(event: Any, context: Any) -> str:
+        calls.append(f"handler cold={lifecycle.is_cold_start()}")
+        return "done"
+
+    refused = lifecycle.wrap_invocation(handler, on_start=failing_start, on_finish=lambda: calls.append("x"))
+    with pytest.raises(RuntimeError, match="no start"):
+        refused({}, FakeContext(request_id="req-1"))
+    assert calls == ["start"]  # neither the handler nor on_finish ran
+    assert lifecycle.current_request_id() is None  # and the invocation ended
+
+    calls.clear()
+    wrapped = lifecycle.wrap_invocation(handler, on_start=calls.append, on_finish=lambda: calls.append("end"))
+    context = FakeContext(request_id="req-2")
+    assert wrapped({}, context) == "done"
+    assert calls == [context, "handler cold=False", "end"]  # req-1 was the cold start
