@@ -139,9 +139,10 @@ def simulate_snapshot() -> None:
 def simulate_restore() -> None:
     """Restore: the next invocation is a cold start again, then after-restore hooks run.
 
-    The restore generation moves on (:func:`lambda_kit.lifecycle.restore_generation`),
-    so lambda-kit's sessions and client caches drop what they made before on first
-    use, and the origins and clients warmed with ``preconnect``/``warm()`` are warmed
+    The restore generation moves on (:func:`lambda_kit.lifecycle.restore_generation`):
+    sessions drop their pools on first use; ``aws`` clients keep their identity (the
+    object a module variable holds) with their connections closed; cached secrets are
+    marked stale and refetched; what was warmed with ``preconnect``/``warm()`` is warmed
     again, in parallel and within :data:`lambda_kit.lifecycle.RESTORE_WARM_BUDGET`.
 
     Raises:
@@ -153,8 +154,8 @@ def simulate_restore() -> None:
 def reset_lifecycle() -> None:
     """Forget all invocations and registered hooks: a fresh execution environment.
 
-    lambda-kit's own sessions and client caches need no hook (they follow the restore
-    generation, which keeps counting), so a later :func:`simulate_restore` still
-    renews and re-warms them.
+    lambda-kit's own sessions, client caches and secrets need no hook (they follow the
+    restore generation, which keeps counting), so a later :func:`simulate_restore` still
+    renews, refetches and re-warms them.
     """
     lifecycle._reset_for_tests()
