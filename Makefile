@@ -17,11 +17,12 @@ test: lint typecheck docs unit
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/cfn-lint examples/tuned/template.yaml
 
 # Each example is its own Lambda task root with its own app.py, so each is its own mypy run.
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict lambda_kit lambda_kit_dev
-	for app in examples/*/app.py; do $(BIN)/mypy --strict "$$app" || exit 1; done
+	for app in examples/*/app.py examples/tuned/consumer.py; do $(BIN)/mypy --strict "$$app" || exit 1; done
 	$(BIN)/mypy --strict examples/demo.py
 	$(BIN)/mypy --strict tests/typing/public_api.py
 

@@ -3,6 +3,11 @@
 Exit status: 0 when every invocation succeeded, 1 when one failed (``bench`` still
 prints the figures of those that succeeded), 2 for a usage or configuration error.
 Every ``--json`` document is strict JSON: a missing or non-finite figure is ``null``.
+
+A function's settings come from the options, else from a SAM template's function
+(``--template FILE --function NAME``, see :mod:`lambda_kit_dev._sam`), else the
+defaults: an option given on the command line always wins, and ``--env`` variables
+are added to (and replace) the template's.
 """
 
 from __future__ import annotations
@@ -21,13 +26,7 @@ if TYPE_CHECKING:
 
 
 def _parse_env(pairs: Sequence[str]) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise argparse.ArgumentTypeError(f"--env expects KEY=VALUE, got {pair!r}")
-        env[key] = value
-    return env
+    return _parse_pairs(pairs, "--env", "KEY=VALUE")
 
 
 def _load_event(path: str | None) -> Any:
@@ -73,16 +72,51 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("handler", metavar="MODULE.HANDLER", help="the handler, e.g. app.handler")
-        sub.add_argument("--event", metavar="FILE", help="JSON event file ('-' for stdin); {} by default")
-        sub.add_argument("--memory", type=int, default=128, metavar="MB", help="memory size (default 128)")
         sub.add_argument(
-            "--timeout", type=float, default=30.0, metavar="S", help="timeout in seconds (default 30)"
+            "handler",
+            nargs="?",
+            metavar="MODULE.HANDLER",
+            help="the handler, e.g. app.handler (or the template function's Handler)",
+        )
+        sub.add_argument("--event", metavar="FILE", help="JSON event file ('-' for stdin); {} by default")
+        sub.add_argument(
+            "--memory", type=int, metavar="MB", help="memory size (default: the template's, or 128)"
+        )
+        sub.add_argument(
+            "--timeout", type=float, metavar="S", help="timeout in seconds (default: the template's, or 30)"
         )
         sub.add_argument(
             "--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)"
         )
-        sub.add_argument("--task-root", metavar="DIR", help="the handler's code directory (default: .)")
+        sub.add_argument(
+            "--task-root", metavar="DIR", help="the handler's code directory (default: CodeUri, or .)"
+        )
+        sub.add_argument(
+            "--python",
+            metavar="VERSION|PATH",
+            help="the runtime's Python: a version (3.12: Lambda's runtime, prepared once under the "
+            "user cache directory) or an interpreter's path (default: the template's Runtime, or "
+            "this interpreter)",
+        )
+        sub.add_argument(
+            "--layer",
+            action="append",
+            default=[],
+            metavar="ZIP|DIR",
+            help="a Lambda layer, laid out as /opt (repeatable, in order; replaces the template's)",
+        )
+        sub.add_argument("--function-name", metavar="NAME", help="AWS_LAMBDA_FUNCTION_NAME")
+        sub.add_argument(
+            "--template", metavar="FILE", help="a SAM template (or .aws-sam/build/template.yaml)"
+        )
+        sub.add_argument("--function", metavar="NAME", help="the template's function (its logical ID)")
+        sub.add_argument(
+            "--parameter",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="a template parameter's value (repeatable)",
+        )
         sub.add_argument("--aws", action="store_true", help="start a moto stand-in for AWS on 127.0.0.1")
         sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
@@ -100,9 +134,20 @@ def _parser() -> argparse.ArgumentParser:
         "--rps", type=float, default=6000.0, metavar="R", help="request rate to project (default 6000)"
     )
     bench.add_argument("--no-import-profile", action="store_true", help="skip the -X importtime cold start")
+    bench.add_argument(
+        "--no-bytecode-check",
+        action="store_true",
+        help="skip checking that the code has bytecode Lambda can use (and measuring its cost)",
+    )
 
     invoke = commands.add_parser("invoke", help="invoke once and print the log and the response")
     common(invoke)
+
+    # -- lambda-kit layer / lambda-kit bundle ------------------------------------------
+    # TO BE WIRED by the coordinator: lambda_kit_dev.layer exposes add_arguments(parser)
+    # and run(args); add its two sub-commands here, for example
+    #     layer.add_arguments(commands.add_parser("layer", help="build a Lambda layer"))
+    # and dispatch to layer.run(args) in main(), where marked.
     return parser
 
 
@@ -110,38 +155,98 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    # (lambda-kit layer / bundle: dispatch to lambda_kit_dev.layer.run(args) here.)
+    if args.handler is None and args.template is None:
+        parser.error("give the handler (MODULE.HANDLER) or a template (--template FILE --function NAME)")
+    if args.template is None and (args.function or args.parameter):
+        parser.error("--function and --parameter read a SAM template: give it with --template FILE")
     try:
         env = _parse_env(args.env)
+        parameters = _parse_pairs(args.parameter, "--parameter")
         event = _load_event(args.event)
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
     try:
+        settings = _function_settings(args, env, parameters)
         if args.command == "bench":
-            return _bench(args, env, event)
-        return _invoke(args, env, event)
+            return _bench(args, settings, event)
+        return _invoke(args, settings, event)
     except LambdaKitError as error:
         print(f"lambda-kit: error: {error}", file=sys.stderr)
         return 2
 
 
-def _bench(args: argparse.Namespace, env: dict[str, str], event: Any) -> int:
+def _parse_pairs(pairs: Sequence[str], option: str, form: str = "NAME=VALUE") -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"{option} expects {form}, got {pair!r}")
+        found[key] = value
+    return found
+
+
+def _function_settings(
+    args: argparse.Namespace, env: dict[str, str], parameters: dict[str, str]
+) -> dict[str, Any]:
+    """The function's settings: the options, else the template's function, else defaults.
+
+    A Python version is resolved here, so that preparing its runtime environment (once)
+    is announced on stderr.
+    """
+    from lambda_kit_dev.emulator._python import resolve
+
+    settings: dict[str, Any] = {
+        "handler": args.handler,
+        "task_root": args.task_root,
+        "memory_mb": 128 if args.memory is None else args.memory,
+        "timeout_s": 30.0 if args.timeout is None else args.timeout,
+        "env": env,
+        "python": args.python,
+        "layers": list(args.layer),
+        "function_name": args.function_name,
+    }
+    if args.template is not None:
+        from lambda_kit_dev._sam import function_spec
+
+        spec = function_spec(args.template, args.function, parameters=parameters, env_overrides=env)
+        settings.update(
+            handler=args.handler or spec.handler,
+            task_root=args.task_root or spec.task_root,
+            memory_mb=spec.memory_mb if args.memory is None else args.memory,
+            timeout_s=spec.timeout_s if args.timeout is None else args.timeout,
+            env={**spec.env, **env},
+            python=args.python or spec.python,
+            layers=list(args.layer) or list(spec.layers),
+            function_name=args.function_name or spec.function_name,
+        )
+    if settings["python"] is not None:
+        settings["python"], _ = resolve(settings["python"], log=_announce)
+    return settings
+
+
+def _announce(message: str) -> None:
+    print(f"lambda-kit: {message}", file=sys.stderr, flush=True)
+
+
+def _bench(args: argparse.Namespace, settings: dict[str, Any], event: Any) -> int:
     from lambda_kit_dev.bench import Progress, format_report, run_bench
 
     progress = Progress(sys.stderr)
+    handler = settings.pop("handler")
     try:
         result = run_bench(
-            args.handler,
+            handler,
             event,
             cold=args.cold,
             warm=args.warm,
-            memory_mb=args.memory,
-            timeout_s=args.timeout,
-            env=env,
-            task_root=args.task_root,
             aws=args.aws,
             rps=args.rps,
             profile_imports=not args.no_import_profile,
+            check_bytecode=not args.no_bytecode_check,
+            label=f"{args.function} ({handler})" if args.function else None,
             progress=progress,
+            **settings,
         )
     finally:
         progress.close()
@@ -152,17 +257,11 @@ def _bench(args: argparse.Namespace, env: dict[str, str], event: Any) -> int:
     return 1 if result.failed else 0
 
 
-def _invoke(args: argparse.Namespace, env: dict[str, str], event: Any) -> int:
+def _invoke(args: argparse.Namespace, settings: dict[str, Any], event: Any) -> int:
     from lambda_kit_dev.emulator import Emulator
 
-    with Emulator(
-        args.handler,
-        task_root=args.task_root,
-        memory_mb=args.memory,
-        timeout_s=args.timeout,
-        env=env,
-        aws=args.aws,
-    ) as function:
+    handler = settings.pop("handler")
+    with Emulator(handler, aws=args.aws, **settings) as function:
         invocation = function.invoke(event)
     if args.json:
         document = {

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -64,6 +65,9 @@ AWS_QUOTAS: dict[str, float] = {
     "sts.AssumeRole": 500,
 }
 CONCURRENCY_QUOTA = 1_000  # default concurrent executions per Region
+# Source without usable bytecode from which the bench warns and measures what it costs:
+# at roughly 100 ms per MB compiled, about 5 ms of every cold start.
+BYTECODE_WARN_BYTES = 50_000
 NEAR_QUOTA = 0.5  # warn from this share of a quota on: quotas are account-wide
 PRICE_PER_GB_SECOND_X86 = 0.0000166667
 PRICE_PER_REQUEST = 0.20 / 1_000_000
@@ -159,6 +163,8 @@ class BenchResult:
     figures come from the invocations that succeeded; ``invocations`` counts all of
     them and ``errors`` describes each failed one. A figure with no invocation to
     come from is ``None``, and so is ``projection`` when no invocation succeeded.
+    ``bytecode`` is what the bytecode check found (see :func:`run_bench`), or ``None``
+    when it did not run.
     """
 
     handler: str
@@ -176,6 +182,7 @@ class BenchResult:
     projection: Projection | None
     summary: dict[str, float | None] = field(default_factory=dict)
     invocations: int = 0
+    bytecode: dict[str, Any] | None = None
 
     @property
     def failed(self) -> bool:
@@ -215,6 +222,10 @@ def run_bench(
     profile_imports: bool = True,
     label: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    python: str | os.PathLike[str] | None = None,
+    layers: Sequence[str | os.PathLike[str]] = (),
+    function_name: str | None = None,
+    check_bytecode: bool = True,
 ) -> BenchResult:
     """Run ``cold`` cold starts and ``warm`` warm invocations and summarise them.
 
@@ -232,6 +243,15 @@ def run_bench(
         profile_imports: Add one cold start under ``-X importtime`` for the profile.
         label: The name shown in reports (the handler by default).
         progress: Called with (phase, done, total) after each invocation.
+        python: The function's interpreter (see :class:`~lambda_kit_dev.emulator.Emulator`).
+        layers: The function's layers, zips or directories, in order.
+        function_name: ``AWS_LAMBDA_FUNCTION_NAME``.
+        check_bytecode: Check that the task root and layers have bytecode that the
+            interpreter can use from Lambda's read-only directories. When the source
+            of the modules INIT imports without it reaches ``BYTECODE_WARN_BYTES``,
+            the report warns, names the heaviest packages, and measures the cost:
+            ``cold`` more pairs of cold starts, interleaved, as the code is and from
+            a temporary copy compiled for the interpreter (``bytecode`` in the result).
 
     Returns:
         The figures of the invocations that succeeded (see :func:`summarise`); the
@@ -253,9 +273,15 @@ def run_bench(
         )
     cold_runs: list[Invocation] = []
     warm_runs: list[Invocation] = []
-    with Emulator(
-        handler, task_root=task_root, memory_mb=memory_mb, timeout_s=timeout_s, env=env, aws=aws
-    ) as function:
+    bytecode: dict[str, Any] | None = None
+    settings: dict[str, Any] = {
+        "memory_mb": memory_mb,
+        "timeout_s": timeout_s,
+        "env": env,
+        "python": python,
+        "function_name": function_name,
+    }
+    with Emulator(handler, task_root=task_root, aws=aws, layers=layers, **settings) as function:
         for i in range(cold):
             cold_runs.append(function.invoke(event, fresh=True))
             if progress:
@@ -265,13 +291,92 @@ def run_bench(
             if progress:
                 progress("warm", i + 1, warm)
         imports: list[ImportTiming] = []
+        imported: set[str] | None = None
         if profile_imports:
             function.import_profile = True
             profiled = function.invoke(event, fresh=True)
+            function.import_profile = False
             imports = heaviest_imports(profiled.imports, handler)
+            if profiled.ok:  # the handler module itself is not timed: it is imported all the same
+                imported = {t.module.partition(".")[0] for t in profiled.imports}
+                imported.add(handler.rpartition(".")[0].partition(".")[0])
             if progress:
                 progress("import profile", 1, 1)
-    return summarise(label or handler, cold_runs, warm_runs, imports=imports, memory_mb=memory_mb, rps=rps)
+        if check_bytecode:
+            bytecode = _check_bytecode(function, handler, event, cold, imported, settings, progress)
+    result = summarise(label or handler, cold_runs, warm_runs, imports=imports, memory_mb=memory_mb, rps=rps)
+    if bytecode is not None:
+        from dataclasses import replace
+
+        result = replace(result, bytecode=bytecode)
+    return result
+
+
+def _check_bytecode(
+    function: Emulator,
+    handler: str,
+    event: Any,
+    pairs: int,
+    imported: set[str] | None,
+    settings: dict[str, Any],
+    progress: Callable[[str, int, int], None] | None,
+) -> dict[str, Any]:
+    """Scan the code's bytecode; when too much is missing, measure what that costs.
+
+    The cost is measured, not estimated: ``pairs`` cold starts of the code as it is,
+    interleaved with as many of a temporary copy compiled by the function's own
+    interpreter (unchecked hash-based ``.pyc``), and their Init Duration p50 compared.
+    """
+    import shutil
+    import tempfile
+
+    from lambda_kit_dev.emulator._bytecode import compiled_copy, default_exempt, scan
+    from lambda_kit_dev.emulator._python import probe
+
+    config = function.config
+    facts = function.interpreter or probe(config.python)
+    exempt = default_exempt(facts.prefixes if facts is not None else None)
+    roots = [config.task_root, *config.layer_path]
+    found = scan(config.python, roots, exempt=exempt)
+    lacking = found.lacking(imported)
+    lacking_bytes = sum(p.lacking_bytes for p in lacking)
+    report: dict[str, Any] = {
+        "cache_tag": found.cache_tag,
+        "files": sum(p.files for p in found.packages if imported is None or p.name in imported),
+        "lacking_files": sum(p.lacking for p in lacking),
+        "lacking_bytes": lacking_bytes,
+        "only_imported": imported is not None,
+        "packages": [{**asdict(p), "lacking": p.lacking} for p in lacking[:10]],
+        "warning": lacking_bytes >= BYTECODE_WARN_BYTES,
+        "measured": None,
+    }
+    if not report["warning"]:
+        return report
+    scratch = tempfile.mkdtemp(prefix="lambda-kit-compiled-")
+    try:
+        sources = [config.task_root] + ([function.layer_root] if function.layer_root else [])
+        copies = compiled_copy(config.python, sources, scratch)
+        as_is: list[float] = []
+        compiled: list[float] = []
+        with Emulator(
+            handler, task_root=copies[0], layers=copies[1:], aws=function.aws or False, **settings
+        ) as copy:
+            for i in range(pairs):
+                for emulator, figures in ((function, as_is), (copy, compiled)):
+                    invocation = emulator.invoke(event, fresh=True)
+                    if invocation.ok and invocation.report.init_duration_ms is not None:
+                        figures.append(invocation.report.init_duration_ms)
+                if progress:
+                    progress("bytecode", i + 1, pairs)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if as_is and compiled:
+        report["measured"] = {
+            "init_p50_ms": statistics.median(as_is),
+            "compiled_init_p50_ms": statistics.median(compiled),
+            "cold_starts": min(len(as_is), len(compiled)),
+        }
+    return report
 
 
 def summarise(
@@ -420,6 +525,8 @@ def format_report(result: BenchResult) -> str:
     if result.imports:
         lines += ["", "  Heaviest imports during INIT (cumulative, -X importtime):"]
         lines += [f"    {t.cumulative_us / 1000:8.1f} ms  {t.module}" for t in result.imports]
+    if result.bytecode is not None and result.bytecode["warning"]:
+        lines += _bytecode_lines(result.bytecode)
     lines += ["", f"  AWS API calls{'':<27}{'per cold':>10}{'per warm':>10}"]
     operations = sorted(set(result.cold_calls) | set(result.warm_calls))
     if not operations:
@@ -446,6 +553,43 @@ def format_report(result: BenchResult) -> str:
     if result.errors:
         lines += ["", f"  {len(result.errors)} invocation(s) failed; first: {result.errors[0]}"]
     return "\n".join(lines) + "\n"
+
+
+def _bytecode_lines(found: Mapping[str, Any]) -> list[str]:
+    scope = "imported during INIT" if found["only_imported"] else "in the task root and layers"
+    lines = [
+        "",
+        f"  ! No bytecode Lambda can use for {found['lacking_files']} of {found['files']} source files "
+        f"{scope} ({found['lacking_bytes'] / 1000:,.0f} KB, {found['cache_tag']}).",
+        "    Lambda's code directories are read-only: every cold start compiles them again.",
+    ]
+    for package in found["packages"]:
+        reasons = ", ".join(
+            f"{label} {package[key]}"
+            for key, label in (
+                ("timestamp", "timestamp-based"),
+                ("none", "none"),
+                ("other", "for another Python"),
+                ("stale", "stale"),
+            )
+            if package[key]
+        )
+        lines.append(
+            f"    {package['lacking_bytes'] / 1000:8,.0f} KB {package['lacking']:>5} files  "
+            f"{package['name']} ({reasons})"
+        )
+    measured = found.get("measured")
+    if measured:
+        as_is, compiled = measured["init_p50_ms"], measured["compiled_init_p50_ms"]
+        lines.append(
+            f"    Measured: Init Duration p50 {as_is:,.2f} ms as it is, {compiled:,.2f} ms compiled "
+            f"({as_is - compiled:+,.2f} ms, {as_is / compiled:.2f}x; {measured['cold_starts']} "
+            "interleaved cold starts each)."
+        )
+    lines.append(
+        "    Build with lambda-kit layer / lambda-kit bundle: hash-based .pyc for the runtime's Python."
+    )
+    return lines
 
 
 def format_comparison(results: Sequence[BenchResult]) -> str:

@@ -22,7 +22,7 @@ TUNED = Path(__file__).parent.parent / "examples" / "tuned"
 def tuned_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.syspath_prepend(str(TUNED))
     yield
-    for name in ("app", "orders", "order_view_pb2"):
+    for name in ("app", "consumer", "orders", "order_view_pb2"):
         sys.modules.pop(name, None)
 
 
@@ -103,3 +103,14 @@ def test_protobuf_endpoint_negotiates(app: ModuleType) -> None:
     assert (message.order_id, message.user, message.in_stock) == ("9", "app", True)
     browser = invoke(app.handler, events.api_gateway_v2("GET", "/v2/orders/9", headers={"accept": "*/*"}))
     assert json.loads(browser["body"]) == {"orderId": "9", "user": "app", "inStock": True}
+
+
+def test_consumer_reports_only_the_record_that_failed(tuned_path: None) -> None:
+    consumer = importlib.import_module("consumer")
+    reset_lifecycle()
+    event = events.sqs([{"order_id": "o-1"}, {"order_id": "  "}, {"order_id": "o-3"}, "not json"])
+    ids = [record["messageId"] for record in event["Records"]]
+    with capture_metrics() as captured:
+        result = invoke(consumer.handler, event)
+    assert result == {"batchItemFailures": [{"itemIdentifier": ids[1]}, {"itemIdentifier": ids[3]}]}
+    assert captured.values("OrdersRefreshed") == [1, 1]

@@ -25,6 +25,13 @@ class FunctionConfig:
     account_id: str = "123456789012"
     count_aws_calls: bool = True
     python_path: tuple[str, ...] = ()
+    # The layers' sys.path entries (after the task root), the read-only code directories
+    # (task root, layers), and the layers' bin/ and lib/ (appended to PATH and
+    # LD_LIBRARY_PATH, as Lambda does with /opt/bin and /opt/lib).
+    layer_path: tuple[str, ...] = ()
+    code_roots: tuple[str, ...] = ()
+    layer_bin: str | None = None
+    layer_lib: str | None = None
     base_environ: dict[str, str] = field(
         default_factory=lambda: {k: os.environ[k] for k in INHERITED if k in os.environ}
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -11,7 +10,15 @@ import weakref
 
 from lambda_kit.exceptions import ConfigurationError
 from lambda_kit_dev.emulator._config import FunctionConfig
-from lambda_kit_dev.emulator._environment import Environment, check_payload
+from lambda_kit_dev.emulator._environment import (
+    Environment,
+    check_payload,
+    compile_shim,
+    interpreter_version,
+)
+from lambda_kit_dev.emulator._layers import Layers, check_layer, inspect_layer
+from lambda_kit_dev.emulator._python import Interpreter
+from lambda_kit_dev.emulator._python import resolve as resolve_python
 from lambda_kit_dev.exceptions import EmulatorError
 from lambda_kit_dev.stand_ins._aws import AwsStandIn
 
@@ -48,10 +55,19 @@ class Emulator:
         init_timeout_s: The limit on INIT (Lambda's is 10 s).
         env: The function's environment variables. The caller's environment is not
             inherited (a Lambda function's isn't), except ``PATH`` and ``HOME``.
-        python: The interpreter to run the runtime with (this one by default); it
-            needs ``awslambdaric`` installed.
-        python_path: Extra directories for the child's ``sys.path`` (a Layer's
-            ``python/`` directory, say).
+        python: The interpreter to run the runtime with: this one by default (it
+            needs ``awslambdaric``); a version such as ``"3.12"`` or ``"python3.12"``
+            for Lambda's runtime of that version, a clean environment with only
+            ``awslambdaric`` and ``boto3``, prepared once under the user cache
+            directory from an interpreter found under pyenv or on ``PATH``; or the
+            path of an interpreter that has ``awslambdaric``.
+        layers: Lambda layers, zips or directories (a layer's root, which holds
+            ``python/``), in order: laid out as Lambda's ``/opt`` (a later layer's
+            file replaces an earlier one's), with ``python/lib/python3.X/site-packages``
+            and ``python/`` on ``sys.path`` after the task root. A layer built for
+            another Python or machine than the interpreter's is refused.
+        python_path: Extra directories for the child's ``sys.path``, after the
+            layers (not treated as read-only code: see below).
         function_name: ``AWS_LAMBDA_FUNCTION_NAME``; the handler's module by default
             (dots become dashes). Any text of up to 4096 characters without control
             characters or surrounding whitespace reaches the runtime unchanged.
@@ -67,11 +83,21 @@ class Emulator:
         echo: A text stream that receives each invocation's log (function output and
             START / END / REPORT lines) as it completes.
 
+    The task root and the layers behave as Lambda's read-only code directories: no
+    bytecode is written beside them, and a timestamp-based ``.pyc`` there does not
+    count (a deployment package does not keep the times it was compiled against), so
+    Init Duration includes the compiling Lambda would do. Hash-based ``.pyc``, as
+    ``lambda-kit layer`` writes them, are used as on Lambda.
+
     Raises:
+        EmulatorError: awslambdaric is missing for the interpreter (the message says
+            how to install it), or a runtime environment could not be prepared.
         ConfigurationError: A setting is out of range, or a value cannot reach the
             runtime intact: a NUL in the handler, the environment or ``python_path``
             (or ``os.pathsep`` in ``python_path``), an environment variable name with
-            ``=``, a control character in ``function_name`` or ``region``.
+            ``=``, a control character in ``function_name`` or ``region``; no
+            interpreter of the version asked for; a layer that is not a zip or a
+            layer directory, or is built for another Python or machine.
 
     Example:
         >>> with Emulator("app.handler", task_root="examples/plain") as fn:  # doctest: +SKIP
@@ -88,7 +114,8 @@ class Emulator:
         timeout_s: float = 3.0,
         init_timeout_s: float = 10.0,
         env: Mapping[str, str] | None = None,
-        python: str | None = None,
+        python: str | os.PathLike[str] | None = None,
+        layers: Sequence[str | os.PathLike[str]] = (),
         python_path: Sequence[str | os.PathLike[str]] = (),
         function_name: str | None = None,
         region: str = "us-east-1",
@@ -143,12 +170,8 @@ class Emulator:
                 setting="task_root",
                 value=root,
             )
-        interpreter = python or sys.executable
-        if python is None and importlib.util.find_spec("awslambdaric") is None:
-            raise EmulatorError(
-                "The emulator runs handlers under awslambdaric, which is not installed; "
-                "install it with pip install awslambdaric (it is in lambda-kit's dev extra).",
-            )
+        interpreter, facts = resolve_python(python)
+        compile_shim(interpreter)
         paths = tuple(os.path.abspath(os.fspath(p)) for p in python_path)
         for path in paths:
             if os.pathsep in path or not _passable(path):
@@ -158,6 +181,13 @@ class Emulator:
                     setting="python_path",
                     value=path,
                 )
+        self._layers = Layers(layers)
+        try:
+            layer_path = self._layer_path(interpreter, facts)
+        except BaseException:
+            self._layers.close()
+            raise
+        self.interpreter = facts
         self._own_aws = aws is True
         self._aws: AwsStandIn | None = AwsStandIn(region=region) if aws is True else aws or None
         self._env = _checked_env(env or {})
@@ -173,6 +203,10 @@ class Emulator:
             region=region,
             count_aws_calls=count_aws_calls,
             python_path=paths,
+            layer_path=tuple(layer_path),
+            code_roots=tuple(filter(None, (root, self._layers.root))),
+            layer_bin=self._layers.directory("bin"),
+            layer_lib=self._layers.directory("lib"),
         )
         self.import_profile = import_profile
         self.max_environments = max_environments
@@ -184,7 +218,36 @@ class Emulator:
         self._closed = False
         # An emulator dropped without close() must not leave runtimes behind: at garbage
         # collection or interpreter exit, kill what its environments run.
-        self._finalizer = weakref.finalize(self, _kill_groups, self._idle, self._busy)
+        self._finalizer = weakref.finalize(self, _kill_groups, self._idle, self._busy, self._layers)
+
+    def _layer_path(self, interpreter: str, facts: Interpreter | None) -> list[str]:
+        """The layers' sys.path entries, once each layer is checked against the interpreter."""
+        if self._layers.root is None:
+            return []
+        if facts is not None:
+            version, machine = facts.version, facts.machine
+        elif interpreter == sys.executable:
+            import platform
+
+            version, machine = (sys.version_info[0], sys.version_info[1]), platform.machine()
+        else:  # an interpreter that cannot say what it is fails when the runtime starts
+            version, machine = interpreter_version(interpreter), ""
+        for source in self._layers.sources:  # each on its own: an error names its layer
+            check_layer(source, inspect_layer(source), version, machine or platform_machine(), interpreter)
+        for entry in self._layers.python_path(version):
+            if os.pathsep in entry or not _passable(entry):
+                raise ConfigurationError(
+                    f"Layer path {entry!r} cannot be put on PYTHONPATH, which separates entries "
+                    f"with {os.pathsep!r}.",
+                    setting="layers",
+                    value=entry,
+                )
+        return self._layers.python_path(version)
+
+    @property
+    def layer_root(self) -> str | None:
+        """The layers laid out as Lambda's ``/opt`` (None without layers)."""
+        return self._layers.root
 
     @property
     def config(self) -> FunctionConfig:
@@ -270,6 +333,7 @@ class Emulator:
         for thread in closing:
             thread.join()
         self._finalizer.detach()
+        self._layers.close()
         if self._own_aws and self._aws is not None:
             self._aws.stop()
 
@@ -423,11 +487,19 @@ def _retire(environments: list[Environment], *, wait: bool = False) -> list[thre
     return threads
 
 
-def _kill_groups(*groups: Iterable[Environment]) -> None:
-    """SIGKILL the runtimes (and what they started) of these environments."""
-    for group in groups:
+def _kill_groups(idle: Iterable[Environment], busy: Iterable[Environment], layers: Layers) -> None:
+    """SIGKILL the runtimes (and what they started) of these environments; drop the layout."""
+    for group in (idle, busy):
         for environment in list(group):
             environment.kill_group()
+    layers.close()
+
+
+def platform_machine() -> str:
+    """This machine's architecture (``x86_64``, ``aarch64``...)."""
+    import platform
+
+    return platform.machine()
 
 
 def _encode(event: Any, payload: bytes | str | None) -> bytes:

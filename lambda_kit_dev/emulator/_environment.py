@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 _API = "/2018-06-01/runtime"
 _SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_shim")
+_SHIM = os.path.join(_SHIM_DIR, "sitecustomize.py")
 _SUPERVISOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_supervisor.py")
 _SUPERVISOR_START_S = 60.0  # for its "ready" line: ~10 ms, far more on a loaded machine
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # 6 MB synchronous request and response
@@ -277,6 +278,33 @@ def interpreter_version(python: str) -> tuple[int, int]:
         return known
 
 
+_SHIM_COMPILED: set[str] = set()
+
+
+def compile_shim(python: str) -> None:
+    """Write the bootstrap shim's bytecode for ``python``, once per interpreter and process.
+
+    The runtime runs with ``-B`` (see ``_shim/sitecustomize.py``), so a shim without
+    valid bytecode for its interpreter would be compiled at every cold start: about
+    2 ms of INIT that Lambda has no counterpart of. Best effort: a read-only install
+    or an interpreter that cannot start is left as it is.
+    """
+    with _VERSIONS_LOCK:
+        if python in _SHIM_COMPILED:
+            return
+        _SHIM_COMPILED.add(python)
+    try:
+        subprocess.run(
+            [python, "-c", "import py_compile, sys; py_compile.compile(sys.argv[1])", _SHIM],
+            capture_output=True,
+            timeout=60,
+            check=False,
+            env={k: v for k, v in os.environ.items() if k in ("PATH", "HOME")},
+        )
+    except (OSError, subprocess.SubprocessError):
+        pass
+
+
 def interpreter_dir(python: str) -> str:
     """The directory of the interpreter ``python`` (a bare name is looked up on PATH)."""
     if os.sep not in python:
@@ -440,18 +468,24 @@ class Environment:
         )
         env.pop("AWS_LAMBDA_MAX_CONCURRENCY", None)  # would switch on multi-concurrency
         env.update(config.env)
-        # The task root, layers and the counting shim come first; a PYTHONPATH the
-        # user set adds to them rather than replacing them.
+        # The bootstrap shim, the task root, the layers and python_path come first; a
+        # PYTHONPATH the user set adds to them rather than replacing them.
         # python -m puts the working directory, the task root, first on sys.path too,
         # which is what imports it when its path holds os.pathsep (PYTHONPATH cannot).
-        path = [config.task_root] if os.pathsep not in config.task_root else []
+        path = [_SHIM_DIR]
+        path += [config.task_root] if os.pathsep not in config.task_root else []
+        path += config.layer_path
         path += config.python_path
         if calls_fd is not None:
-            path.insert(0, _SHIM_DIR)
             env["_LAMBDA_KIT_CALLS_FD"] = str(calls_fd)
+        if config.code_roots:
+            env["_LAMBDA_KIT_CODE_ROOTS"] = "\n".join(config.code_roots)
         if config.env.get("PYTHONPATH"):
             path.append(config.env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(path)
+        for variable, directory in (("PATH", config.layer_bin), ("LD_LIBRARY_PATH", config.layer_lib)):
+            if directory is not None and variable not in config.env:
+                env[variable] = os.pathsep.join(filter(None, (env.get(variable), directory)))
         return env
 
     def spawn(self) -> None:
@@ -468,7 +502,9 @@ class Environment:
         out_read, out_write = os.pipe()
         report_read, report_write = os.pipe()
         go_read, go_write = os.pipe()
-        runtime = [self.config.python]
+        # -B: nothing is written beside the code, as in Lambda's read-only directories
+        # (see _shim/sitecustomize.py for which bytecode counts there).
+        runtime = [self.config.python, "-B"]
         if self.import_profile:
             runtime += ["-X", "importtime"]
         runtime += ["-m", "awslambdaric", self.config.handler]

@@ -1,7 +1,19 @@
 """lambda-kit emulator bootstrap, loaded by the emulated function's interpreter.
 
 The emulator puts this directory first on the child's ``PYTHONPATH`` so that Python
-imports this file at start-up. When ``_LAMBDA_KIT_CALLS_FD`` names a pipe, every AWS
+imports this file at start-up. It does two things.
+
+Lambda's code directories are read-only, and the emulator runs the interpreter with
+``-B`` so that nothing is written beside the code either. ``_LAMBDA_KIT_CODE_ROOTS``
+names those directories (the task root and the layers, one per line): there, a
+timestamp-based ``.pyc`` is never taken as valid, because a deployment package does
+not keep the modification times it was compiled against (zip's 2-second resolution
+and local time, packagers' fixed times), so Lambda would compile those modules at
+every cold start. Hash-based ``.pyc`` (what ``lambda-kit layer`` writes) count as on
+Lambda. The interpreter's own prefixes (a virtual environment inside the task root,
+say) are left alone: they stand for the runtime's own, compiled, directories.
+
+When ``_LAMBDA_KIT_CALLS_FD`` names a pipe, every AWS
 API call made through botocore is written to it as one ``service.Operation`` line,
 counted through botocore's own event system (a ``before-call`` handler registered
 on each session), so the user's code is never edited. botocore is not imported
@@ -87,6 +99,40 @@ def install(fd: int) -> None:
         sys.meta_path.insert(0, CallCountingFinder(fd))
 
 
+def ignore_timestamp_bytecode(roots: tuple[str, ...]) -> None:
+    """Make every timestamp-based ``.pyc`` of a source under ``roots`` stale.
+
+    ``SourceLoader.get_code`` validates such a ``.pyc`` against ``path_stats()``: a
+    size no file has (``-1``) never matches, so the source is compiled (and, under
+    ``-B``, nothing is written). Hash-based ``.pyc`` do not use these figures.
+    """
+    from importlib.machinery import SourceFileLoader
+
+    exempt = tuple(
+        os.path.join(prefix, "")
+        for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    )
+    original = SourceFileLoader.path_stats
+
+    def path_stats(self, path):  # type: ignore[no-untyped-def]
+        stats = original(self, path)
+        if path.startswith(roots) and not path.startswith(exempt):
+            return {"mtime": stats["mtime"], "size": -1}
+        return stats
+
+    SourceFileLoader.path_stats = path_stats  # type: ignore[method-assign]
+
+
+def _code_roots(text: str) -> tuple[str, ...]:
+    """The directories named one per line, each also as its real path, ending in a separator."""
+    roots: set[str] = set()
+    for line in text.split("\n"):
+        if line:
+            roots.add(os.path.join(line, ""))
+            roots.add(os.path.join(os.path.realpath(line), ""))
+    return tuple(sorted(roots))
+
+
 def _load_next_sitecustomize() -> None:
     others = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
     spec = PathFinder.find_spec("sitecustomize", others)
@@ -108,6 +154,9 @@ def remove_own_directory() -> None:
 
 
 if __name__ == "sitecustomize":  # imported by site at start-up, not by a test
+    _roots = _code_roots(os.environ.pop("_LAMBDA_KIT_CODE_ROOTS", ""))
+    if _roots:
+        ignore_timestamp_bytecode(_roots)
     _fd = os.environ.pop("_LAMBDA_KIT_CALLS_FD", "")
     if _fd.isdigit():
         install(int(_fd))
