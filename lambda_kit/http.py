@@ -53,6 +53,8 @@ import _thread  # threading's Lock without importing threading
 import functools
 import time
 
+from lambda_kit._config import UNSET, integer, non_negative_seconds, positive_seconds, resolve, seconds
+from lambda_kit._util import random_unit
 from lambda_kit.exceptions import (
     ConfigurationError,
     HTTPConnectionError,
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IDEMPOTENT_METHODS",
+    "NO_JSON",
     "RETRY_STATUSES",
     "Response",
     "Session",
@@ -96,15 +99,26 @@ DEFAULT_DEADLINE_MARGIN: Final = 0.25
 _MAX_POOL = 1000
 _CHUNK = 65536
 _FOREVER = float("inf")
-_NO_JSON: Any = object()  # json=None sends JSON null, so "no JSON" needs its own marker
 
 
-def _positive(value: float) -> bool:
-    return isinstance(value, (int, float)) and 0 < value < _FOREVER
+class _NoJSON:
+    """The type of :data:`NO_JSON`: one instance, falsy, shown as ``NO_JSON`` in signatures."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_JSON"
+
+    def __bool__(self) -> bool:
+        return False
 
 
-def _non_negative(value: float) -> bool:
-    return isinstance(value, (int, float)) and 0 <= value < _FOREVER
+NO_JSON: Final[Any] = _NoJSON()
+"""The default of :meth:`Session.request`'s ``json=``: send no JSON body.
+
+``None`` cannot mean "not given" there, because ``json=None`` sends the JSON value
+``null``. Pass ``NO_JSON`` to forward "no JSON" explicitly from your own wrapper.
+"""
 
 
 def default_pool_size() -> int:
@@ -614,65 +628,46 @@ class Session:
         ssl_context: ssl.SSLContext | None = None,
         preconnect: bool = False,
     ) -> None:
-        from lambda_kit._config import UNSET, parse_float, parse_int, resolve
-
         # None means "not given": the LAMBDA_KIT_HTTP_* variable or the default applies.
-        seconds = "a finite number of seconds > 0"
         self.timeout: float = resolve(
             "http_timeout",
             UNSET if timeout is None else timeout,
             DEFAULT_TIMEOUT,
-            parse_float,
-            check=_positive,
-            valid=seconds,
+            seconds(),
+            argument="timeout",
         )
         self.connect_timeout: float = resolve(
             "http_connect_timeout",
             UNSET if connect_timeout is None else connect_timeout,
             DEFAULT_CONNECT_TIMEOUT,
-            parse_float,
-            check=_positive,
-            valid=seconds,
+            seconds(),
+            argument="connect_timeout",
         )
-        if read_timeout is not None and not _positive(read_timeout):
-            raise ConfigurationError(
-                f"Invalid read_timeout={read_timeout!r}; expected {seconds} or None.",
-                setting="read_timeout",
-                value=read_timeout,
-            )
+        if read_timeout is not None:
+            seconds().validate("read_timeout", read_timeout, also=" or None")
         self.read_timeout = read_timeout
         self.retries: int = resolve(
             "http_retries",
             UNSET if retries is None else retries,
             DEFAULT_RETRIES,
-            parse_int,
-            check=lambda n: isinstance(n, int) and 0 <= n <= 10,
-            valid="an integer from 0 to 10",
+            integer(0, 10),
+            argument="retries",
         )
-        for name, value in (("backoff", backoff), ("backoff_max", backoff_max)):
-            if not _non_negative(value):
-                raise ConfigurationError(
-                    f"Invalid {name}={value!r}; expected a finite number of seconds >= 0.",
-                    setting=name,
-                    value=value,
-                )
-        self.backoff = float(backoff)
-        self.backoff_max = float(backoff_max)
+        self.backoff = float(seconds(allow_zero=True).validate("backoff", backoff))
+        self.backoff_max = float(seconds(allow_zero=True).validate("backoff_max", backoff_max))
         self.deadline_margin: float = resolve(
             "http_deadline_margin",
             UNSET if deadline_margin is None else deadline_margin,
             DEFAULT_DEADLINE_MARGIN,
-            parse_float,
-            check=_non_negative,
-            valid="a finite number of seconds >= 0",
+            seconds(allow_zero=True),
+            argument="deadline_margin",
         )
         self.pool_maxsize: int = resolve(
             "http_pool_maxsize",
             UNSET if pool_maxsize is None else pool_maxsize,
             default_pool_size(),
-            parse_int,
-            check=lambda n: isinstance(n, int) and 1 <= n <= _MAX_POOL,
-            valid=f"an integer from 1 to {_MAX_POOL}",
+            integer(1, _MAX_POOL),
+            argument="pool_maxsize",
         )
         if base_url is not None:
             _split(base_url)  # fails now, at INIT, on a malformed base URL
@@ -814,11 +809,12 @@ class Session:
                     value=None,
                 )
             url = self.base_url
-        if not isinstance(connections, int) or not 1 <= connections <= self.pool_maxsize:
+        if not integer(1, self.pool_maxsize).accepts(connections):
             raise ConfigurationError(
                 f"Invalid connections={connections!r}; expected an integer from 1 to pool_maxsize "
                 f"({self.pool_maxsize}).",
                 setting="connections",
+                argument="connections",
                 value=connections,
             )
         if self._generation != self._lifecycle._generation:
@@ -886,7 +882,7 @@ class Session:
         *,
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
-        json: Any = _NO_JSON,
+        json: Any = NO_JSON,
         body: bytes | bytearray | memoryview | str | None = None,
         timeout: float | None = None,
         deadline: float | None = None,
@@ -909,7 +905,8 @@ class Session:
                 ``True``/``False`` are sent as ``true``/``false``, bytes as they are.
             headers: Extra headers for this request (over the session's). Values are
                 ``str``, ``bytes`` or ``int``.
-            json: A value sent as a JSON body with ``Content-Type: application/json``.
+            json: A value sent as a JSON body with ``Content-Type: application/json``
+                (``None`` sends ``null``; the default, :data:`NO_JSON`, sends no JSON).
             body: Raw body bytes (``bytes``, ``bytearray`` or ``memoryview``; a ``str`` is
                 sent as UTF-8); exclusive with ``json``.
             timeout: This request's own timeout in seconds, instead of the session's.
@@ -949,19 +946,16 @@ class Session:
         budget = self.timeout
         limit = "timeout"
         if timeout is not None:
-            if not _positive(timeout):
-                raise ConfigurationError(
-                    f"Invalid timeout={timeout!r}; expected a finite number of seconds > 0.",
-                    setting="timeout",
-                    value=timeout,
-                )
+            if not positive_seconds(timeout):  # the fast test first; the Check raises the error
+                seconds().validate("timeout", timeout)
             budget = timeout
         if deadline is None:
             deadline = self._remaining()
-        elif not _non_negative(deadline):
+        elif not non_negative_seconds(deadline):
             raise ConfigurationError(
                 f"Invalid deadline={deadline!r}; expected the seconds left in the invocation (finite, >= 0).",
                 setting="deadline",
+                argument="deadline",
                 value=deadline,
             )
         if deadline is not None and deadline - self.deadline_margin < budget:
@@ -982,7 +976,7 @@ class Session:
         if headers:
             headers = _check_headers(headers)
         data: bytes | None
-        if json is not _NO_JSON:
+        if json is not NO_JSON:
             if body is not None:
                 raise ConfigurationError(
                     "Pass either json= or body=, not both.", setting="json", value="<both json and body>"
@@ -1100,12 +1094,8 @@ class Session:
 
     def _backoff(self, retried: int, at_least: float | None, end: float) -> bool:
         """Sleep before retry number ``retried + 1``; ``False`` if the wait would not fit the budget."""
-        import os
-
         cap = min(self.backoff_max, self.backoff * (2**retried))
-        # os.urandom, not the random module: every copy restored from one SnapStart snapshot
-        # holds the same random state, and would wait in lockstep.
-        wait = cap * (int.from_bytes(os.urandom(7), "big") / 72057594037927936.0)  # 2**56
+        wait = cap * random_unit()  # not the random module: copies restored from one snapshot differ
         if at_least is not None and wait < at_least:
             wait = at_least
         if time.monotonic() + wait >= end:

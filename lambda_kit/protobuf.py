@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 
-from lambda_kit._config import UNSET, parse_bool, parse_int, resolve
+from lambda_kit._config import UNSET, choice, flag, integer, resolve
 from lambda_kit._proxy_events import (
     build_response,
     decode_body,
@@ -68,8 +68,6 @@ if TYPE_CHECKING:
     from typing import Any, Final, Literal, TypeVar
 
     from google.protobuf.message import Message
-
-    from lambda_kit._config import _Unset
 
     M = TypeVar("M", bound=Message)
     MediaType = Literal["application/json", "application/x-protobuf", "application/protobuf"]
@@ -105,18 +103,6 @@ _ENVELOPE_ALLOWANCE: Final = 16_384
 _CACHE_SIZE: Final = 256
 _MISS: Final = object()
 _OWN_HEADERS = frozenset({"content-type", "content-encoding", "content-length", "vary"})
-
-
-def _is_media_type(value: str) -> bool:
-    return value in MEDIA_TYPES
-
-
-def _is_field_names(value: str) -> bool:
-    return value in ("json", "proto")
-
-
-def _parse_text(raw: str) -> str:
-    return raw.strip().lower()
 
 
 def _shorten(text: str, limit: int = 200) -> str:
@@ -193,7 +179,7 @@ class ProtobufCodec:
     are atomic, so the codec is safe to share between threads).
 
     Each setting comes from the argument, else ``LAMBDA_KIT_PROTOBUF_<NAME>``, else
-    its default.
+    its default; ``None`` means "not given".
 
     Args:
         default_media_type: What to send when the client accepts anything (``*/*``,
@@ -238,48 +224,57 @@ class ProtobufCodec:
     def __init__(
         self,
         *,
-        default_media_type: MediaType | _Unset = UNSET,
-        json_field_names: FieldNames | _Unset = UNSET,
-        json_include_defaults: bool | _Unset = UNSET,
-        json_ignore_unknown_fields: bool | _Unset = UNSET,
-        gzip: bool | _Unset = UNSET,
-        gzip_level: int | _Unset = UNSET,
-        gzip_min_bytes: int | _Unset = UNSET,
+        default_media_type: MediaType | None = None,
+        json_field_names: FieldNames | None = None,
+        json_include_defaults: bool | None = None,
+        json_ignore_unknown_fields: bool | None = None,
+        gzip: bool | None = None,
+        gzip_level: int | None = None,
+        gzip_min_bytes: int | None = None,
     ) -> None:
         self._default: str = resolve(
             "protobuf_default_media_type",
-            default_media_type,
+            UNSET if default_media_type is None else default_media_type,
             JSON,
-            _parse_text,
-            check=_is_media_type,
-            valid=", ".join(MEDIA_TYPES),
+            choice(*MEDIA_TYPES),
+            argument="default_media_type",
         )
         field_names: str = resolve(
             "protobuf_json_field_names",
-            json_field_names,
+            UNSET if json_field_names is None else json_field_names,
             "json",
-            _parse_text,
-            check=_is_field_names,
-            valid="json or proto",
+            choice("json", "proto"),
+            argument="json_field_names",
         )
         self._proto_names = field_names == "proto"
         self._include_defaults = resolve(
-            "protobuf_json_include_defaults", json_include_defaults, False, parse_bool
+            "protobuf_json_include_defaults",
+            UNSET if json_include_defaults is None else json_include_defaults,
+            False,
+            flag(),
+            argument="json_include_defaults",
         )
         self._ignore_unknown = resolve(
-            "protobuf_json_ignore_unknown_fields", json_ignore_unknown_fields, False, parse_bool
+            "protobuf_json_ignore_unknown_fields",
+            UNSET if json_ignore_unknown_fields is None else json_ignore_unknown_fields,
+            False,
+            flag(),
+            argument="json_ignore_unknown_fields",
         )
-        self._gzip = resolve("protobuf_gzip", gzip, False, parse_bool)
+        self._gzip = resolve("protobuf_gzip", UNSET if gzip is None else gzip, False, flag(), argument="gzip")
         self._gzip_level = resolve(
-            "protobuf_gzip_level", gzip_level, 6, parse_int, check=lambda v: 1 <= v <= 9, valid="1 to 9"
+            "protobuf_gzip_level",
+            UNSET if gzip_level is None else gzip_level,
+            6,
+            integer(1, 9),
+            argument="gzip_level",
         )
         self._gzip_min_bytes = resolve(
             "protobuf_gzip_min_bytes",
-            gzip_min_bytes,
+            UNSET if gzip_min_bytes is None else gzip_min_bytes,
             1024,
-            parse_int,
-            check=lambda v: v >= 0,
-            valid="0 or more",
+            integer(0),
+            argument="gzip_min_bytes",
         )
         self._offers = (self._default, *(kind for kind in MEDIA_TYPES if kind != self._default))
         self._vary = "Accept, Accept-Encoding" if self._gzip else "Accept"

@@ -8,7 +8,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lambda_kit._config import PREFIX, UNSET, _Unset, parse_bool, parse_float, parse_int, resolve
+from lambda_kit._config import (
+    PREFIX,
+    UNSET,
+    _Unset,
+    choice,
+    flag,
+    integer,
+    non_negative_seconds,
+    parse_bool,
+    parse_float,
+    parse_int,
+    positive_seconds,
+    resolve,
+    seconds,
+)
 from lambda_kit.exceptions import ConfigurationError, LambdaKitError
 
 TRUE_SPELLINGS = ["1", "true", "yes", "on"]
@@ -306,4 +320,248 @@ def test_a_check_that_cannot_compare_the_value_rejects_it() -> None:
     from lambda_kit._config import resolve
 
     with pytest.raises(ConfigurationError, match="ttl"):
-        resolve("ttl", "60", 300.0, float, check=lambda value: value > 0)  # type: ignore[arg-type,operator]
+        resolve("ttl", "60", 300.0, float, check=lambda value: value > 0)  # type: ignore[operator]
+
+
+# -- the argument the user typed --------------------------------------------------------
+
+
+def test_an_invalid_explicit_value_is_named_by_its_argument() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve("http_timeout", -1, 10.0, seconds(), argument="timeout", environ={})
+
+    error = info.value
+    assert str(error) == "Invalid timeout=-1; expected a finite number of seconds > 0."
+    assert "http_timeout" not in str(error)
+    assert error.context == {"setting": "http_timeout", "argument": "timeout", "value": -1}
+
+
+def test_an_invalid_variable_is_named_by_the_variable_with_the_argument_in_the_context() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve(
+            "http_timeout",
+            UNSET,
+            10.0,
+            seconds(),
+            argument="timeout",
+            environ={"LAMBDA_KIT_HTTP_TIMEOUT": "abc"},
+        )
+
+    error = info.value
+    assert str(error).startswith("Invalid LAMBDA_KIT_HTTP_TIMEOUT='abc': ")
+    assert str(error).endswith("; expected a finite number of seconds > 0.")
+    assert error.context == {
+        "setting": "http_timeout",
+        "argument": "timeout",
+        "variable": "LAMBDA_KIT_HTTP_TIMEOUT",
+        "value": "abc",
+    }
+
+
+def test_a_variable_that_parses_but_fails_the_check_is_named_by_the_variable() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve(
+            "http_retries",
+            UNSET,
+            2,
+            integer(0, 10),
+            argument="retries",
+            environ={"LAMBDA_KIT_HTTP_RETRIES": "11"},
+        )
+
+    assert str(info.value) == "Invalid LAMBDA_KIT_HTTP_RETRIES='11'; expected an integer from 0 to 10."
+    assert info.value.context["argument"] == "retries"
+
+
+def test_the_argument_changes_nothing_but_the_names() -> None:
+    env = {"LAMBDA_KIT_HTTP_TIMEOUT": "4"}
+    assert resolve("http_timeout", UNSET, 10.0, seconds(), argument="timeout", environ=env) == 4.0
+    assert resolve("http_timeout", 2, 10.0, seconds(), argument="timeout", environ=env) == 2
+    assert resolve("http_timeout", UNSET, 10.0, seconds(), argument="timeout", environ={}) == 10.0
+
+
+# -- checks -----------------------------------------------------------------------------
+
+NON_FINITE = [math.nan, math.inf, -math.inf]
+
+
+@pytest.mark.parametrize("value", [0.001, 1, 2.5, 10**6])
+def test_seconds_accepts_finite_positive_numbers(value: float) -> None:
+    assert seconds().accepts(value)
+    assert seconds(allow_zero=True).accepts(value)
+    assert positive_seconds(value)
+    assert non_negative_seconds(value)
+
+
+@pytest.mark.parametrize("value", [0, 0.0])
+def test_zero_seconds_only_with_allow_zero(value: float) -> None:
+    assert not seconds().accepts(value)
+    assert seconds(allow_zero=True).accepts(value)
+
+
+@pytest.mark.parametrize("value", [True, False, *NON_FINITE, -1, -0.5, "1", None, [1], b"1"])
+def test_seconds_refuses_bools_non_finite_negative_and_other_types(value: object) -> None:
+    assert not seconds().accepts(value)
+    assert not seconds(allow_zero=True).accepts(value)
+
+
+def test_seconds_descriptions() -> None:
+    assert seconds().valid == "a finite number of seconds > 0"
+    assert seconds(allow_zero=True).valid == "a finite number of seconds >= 0"
+    assert seconds().parse(" 1.5 ") == 1.5
+    assert repr(seconds()) == "Check('a finite number of seconds > 0')"
+
+
+def test_seconds_below_a_bound() -> None:
+    check = seconds(below=3600)
+    assert check.accepts(3599.5)
+    assert not check.accepts(3600)
+    assert not check.accepts(0)
+    assert not check.accepts(True)
+    assert not check.accepts(math.nan)
+    assert check.valid == "a number of seconds > 0 and < 3600"
+    with_zero = seconds(allow_zero=True, below=0.5)
+    assert with_zero.accepts(0)
+    assert not with_zero.accepts(0.5)
+    assert with_zero.valid == "a number of seconds >= 0 and < 0.5"
+    assert with_zero.parse("0.25") == 0.25
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-Infinity", "1e400"])
+def test_seconds_refuses_a_non_finite_variable(text: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"Invalid LAMBDA_KIT_X=.*finite") as info:
+        resolve("x", UNSET, 1.0, seconds(), argument="x", environ={"LAMBDA_KIT_X": text})
+    assert info.value.context["variable"] == "LAMBDA_KIT_X"
+
+
+def test_integer_bounds() -> None:
+    check = integer(1, 9)
+    assert [value for value in range(-1, 12) if check.accepts(value)] == list(range(1, 10))
+    assert check.valid == "an integer from 1 to 9"
+    unbounded = integer(0)
+    assert unbounded.accepts(0)
+    assert unbounded.accepts(10**30)
+    assert not unbounded.accepts(-1)
+    assert unbounded.valid == "an integer >= 0"
+    assert unbounded.parse(" 12 ") == 12
+
+
+@pytest.mark.parametrize("value", [True, False, 1.0, 5.5, *NON_FINITE, "3", None])
+def test_integer_refuses_bools_floats_and_other_types(value: object) -> None:
+    assert not integer(0, 10).accepts(value)
+    assert not integer(0).accepts(value)
+
+
+def test_choice() -> None:
+    check = choice("json", "proto")
+    assert check.accepts("json")
+    assert check.accepts("proto")
+    assert not check.accepts("JSON")  # an argument is taken as written; only variables are normalised
+    assert not check.accepts(None)
+    assert not check.accepts(["json"])
+    assert check.parse("  PROTO\n") == "proto"
+    assert check.valid == "'json' or 'proto'"
+    assert choice("a").valid == "'a'"
+    assert choice("a", "b", "c").valid == "'a', 'b' or 'c'"
+
+
+def test_flag_takes_only_bools_but_reads_every_spelling() -> None:
+    check = flag()
+    assert check.accepts(True)
+    assert check.accepts(False)
+    for value in (1, 0, "yes", "true", None, 1.0):
+        assert not check.accepts(value)
+    assert check.parse("on") is True
+    assert check.parse(" No ") is False
+    assert check.valid == "True or False"
+
+
+def test_an_invalid_flag_argument_and_variable_say_what_is_valid() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve("protobuf_gzip", 1, False, flag(), argument="gzip", environ={})  # type: ignore[arg-type]
+    assert str(info.value) == "Invalid gzip=1; expected True or False."
+
+    with pytest.raises(ConfigurationError) as info:
+        resolve(
+            "protobuf_gzip",
+            UNSET,
+            False,
+            flag(),
+            argument="gzip",
+            environ={"LAMBDA_KIT_PROTOBUF_GZIP": "maybe"},
+        )
+    assert str(info.value) == (
+        "Invalid LAMBDA_KIT_PROTOBUF_GZIP='maybe': not a boolean; "
+        "expected one of 1, 0, true, false, yes, no, on, off."
+    )
+
+
+def test_check_and_valid_keywords_override_the_check_s_own() -> None:
+    def even(value: int) -> bool:
+        return value % 2 == 0
+
+    assert resolve("n", 4, 0, integer(0), check=even, environ={}) == 4
+    with pytest.raises(ConfigurationError, match=r"^Invalid n=3; expected an even number\.$"):
+        resolve("n", 3, 0, integer(0), check=even, valid="an even number", environ={})
+    with pytest.raises(
+        ConfigurationError, match=r"^Invalid LAMBDA_KIT_N='x': .*; expected an even number\.$"
+    ):
+        resolve("n", UNSET, 0, integer(0), valid="an even number", environ={"LAMBDA_KIT_N": "x"})
+
+
+def test_check_validate_for_a_setting_without_a_variable() -> None:
+    assert seconds().validate("read_timeout", 2.5) == 2.5
+    with pytest.raises(ConfigurationError) as info:
+        seconds().validate("read_timeout", True, also=" or None")
+
+    error = info.value
+    assert str(error) == "Invalid read_timeout=True; expected a finite number of seconds > 0 or None."
+    assert error.context == {"setting": "read_timeout", "argument": "read_timeout", "value": True}
+
+
+def test_check_validate_with_a_setting_name() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        integer(1).validate("connections", 0, setting="warm_connections")
+    assert info.value.context == {"setting": "warm_connections", "argument": "connections", "value": 0}
+
+
+@given(st.one_of(st.floats(), st.integers(), st.booleans(), st.none(), st.text(max_size=3)))
+def test_seconds_accepts_exactly_finite_non_bool_numbers(value: object) -> None:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    finite = number and math.isfinite(value)  # type: ignore[arg-type]
+    assert seconds().accepts(value) is bool(finite and value > 0)  # type: ignore[operator]
+    assert seconds(allow_zero=True).accepts(value) is bool(finite and value >= 0)  # type: ignore[operator]
+
+
+# -- fallbacks (a peer library's variables, for users migrating) --------------------------
+
+
+def test_fallbacks_are_read_in_order_after_ours() -> None:
+    peers = ("AWS_EMF_NAMESPACE", "POWERTOOLS_METRICS_NAMESPACE")
+    both = {"AWS_EMF_NAMESPACE": "emf", "POWERTOOLS_METRICS_NAMESPACE": "pt"}
+
+    def ns(env: dict[str, str]) -> str | None:
+        return resolve("metrics_namespace", UNSET, None, str.strip, fallbacks=peers, environ=env)
+
+    assert ns({}) is None
+    assert ns({"POWERTOOLS_METRICS_NAMESPACE": "pt"}) == "pt"
+    assert ns(both) == "emf"
+    assert ns({**both, "LAMBDA_KIT_METRICS_NAMESPACE": "ours"}) == "ours"
+    assert ns({**both, "LAMBDA_KIT_METRICS_NAMESPACE": "  ", "AWS_EMF_NAMESPACE": ""}) == "pt"
+
+
+def test_an_invalid_fallback_is_named_and_a_lower_one_is_never_read() -> None:
+    peers = ("PEER_TIMEOUT", "OTHER_TIMEOUT")
+    env = {"PEER_TIMEOUT": "soon", "OTHER_TIMEOUT": "also bad"}
+    with pytest.raises(ConfigurationError) as info:
+        resolve("x_timeout", UNSET, 1.0, seconds(), argument="timeout", fallbacks=peers, environ=env)
+    assert info.value.context["variable"] == "PEER_TIMEOUT"
+    assert str(info.value).startswith("Invalid PEER_TIMEOUT='soon': ")
+
+    # A valid variable of ours means no fallback is even parsed.
+    assert (
+        resolve(
+            "x_timeout", UNSET, 1.0, seconds(), fallbacks=peers, environ={**env, "LAMBDA_KIT_X_TIMEOUT": "3"}
+        )
+        == 3.0
+    )

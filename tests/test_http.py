@@ -1022,6 +1022,122 @@ def test_invalid_per_request_values_are_rejected(session: Session, name: str, va
     assert caught.value.context["setting"] == name
 
 
+# Every numeric setting of Session: (argument, a valid value, its variable or None, an
+# invalid value that is a number of the right kind).
+SESSION_SETTINGS = [
+    ("timeout", 2.0, "LAMBDA_KIT_HTTP_TIMEOUT", 0),
+    ("connect_timeout", 1.0, "LAMBDA_KIT_HTTP_CONNECT_TIMEOUT", -1),
+    ("read_timeout", 1.0, None, 0),
+    ("retries", 3, "LAMBDA_KIT_HTTP_RETRIES", 11),
+    ("backoff", 0.5, None, -0.1),
+    ("backoff_max", 1.0, None, -1),
+    ("deadline_margin", 0.5, "LAMBDA_KIT_HTTP_DEADLINE_MARGIN", -1),
+    ("pool_maxsize", 5, "LAMBDA_KIT_HTTP_POOL_MAXSIZE", 0),
+]
+SETTING_NAMES = [setting[0] for setting in SESSION_SETTINGS]
+
+
+@pytest.mark.parametrize(("argument", "good", "variable", "bad"), SESSION_SETTINGS, ids=SETTING_NAMES)
+def test_an_invalid_setting_is_named_by_its_argument(
+    argument: str, good: float, variable: str, bad: float
+) -> None:
+    assert getattr(Session(**{argument: good}), argument) == good
+    with pytest.raises(ConfigurationError) as caught:
+        Session(**{argument: bad})
+
+    assert str(caught.value).startswith(f"Invalid {argument}={bad!r}; expected ")
+    assert "http_" not in str(caught.value)
+    assert caught.value.context["argument"] == argument
+    assert caught.value.context["value"] == bad
+
+
+def test_session_timeout_message() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Session(timeout=-1)
+    assert str(caught.value) == "Invalid timeout=-1; expected a finite number of seconds > 0."
+
+
+@pytest.mark.parametrize("value", [True, False])
+@pytest.mark.parametrize(("argument", "good", "variable", "bad"), SESSION_SETTINGS, ids=SETTING_NAMES)
+def test_bools_are_not_numbers(argument: str, good: float, variable: str, bad: float, value: bool) -> None:
+    # True == 1: accepted before, it made Session(timeout=True) a one-second timeout.
+    with pytest.raises(ConfigurationError, match=f"^Invalid {argument}={value}; ") as caught:
+        Session(**{argument: value})
+    assert caught.value.context["argument"] == argument
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize(("argument", "good", "variable", "bad"), SESSION_SETTINGS, ids=SETTING_NAMES)
+def test_non_finite_values_are_refused(
+    argument: str, good: float, variable: str, bad: float, value: float
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"^Invalid {argument}=") as caught:
+        Session(**{argument: value})
+    assert caught.value.context["argument"] == argument
+
+
+@pytest.mark.parametrize("text", ["abc", "nan", "inf", "true", "-5"])
+@pytest.mark.parametrize(
+    ("argument", "variable"),
+    [(argument, variable) for argument, _, variable, _ in SESSION_SETTINGS if variable is not None],
+)
+def test_an_invalid_variable_is_named_by_the_variable(
+    monkeypatch: pytest.MonkeyPatch, argument: str, variable: str, text: str
+) -> None:
+    monkeypatch.setenv(variable, text)
+    with pytest.raises(ConfigurationError) as caught:
+        Session()
+
+    assert str(caught.value).startswith(f"Invalid {variable}={text!r}")
+    assert caught.value.context["variable"] == variable
+    assert caught.value.context["argument"] == argument
+    assert caught.value.context["value"] == text
+
+
+def test_none_means_not_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMBDA_KIT_HTTP_TIMEOUT", "4")
+    monkeypatch.setenv("LAMBDA_KIT_HTTP_RETRIES", "5")
+    session = Session(timeout=None, retries=None, read_timeout=None, pool_maxsize=None)
+
+    assert (session.timeout, session.retries, session.read_timeout, session.pool_maxsize) == (
+        4.0,
+        5,
+        None,
+        10,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("timeout", True), ("timeout", float("inf")), ("deadline", True), ("deadline", float("inf"))],
+)
+def test_per_request_bools_and_infinity_are_refused(session: Session, name: str, value: float) -> None:
+    with pytest.raises(ConfigurationError, match=f"^Invalid {name}={value!r}; ") as caught:
+        session.get("/ok", **{name: value})
+    assert caught.value.context["argument"] == name
+    assert session._pools == {}  # refused before any connection
+
+
+@pytest.mark.parametrize("connections", [True, 1.0, 0])
+def test_warm_refuses_connections_that_are_not_a_count(connections: Any) -> None:
+    with pytest.raises(ConfigurationError, match=f"^Invalid connections={connections!r}; ") as caught:
+        Session("http://127.0.0.1:9").warm(connections=connections)
+    assert caught.value.context["argument"] == "connections"
+
+
+def test_no_json_is_the_documented_default(server: TLSServer, session: Session) -> None:
+    import inspect
+
+    assert repr(http.NO_JSON) == "NO_JSON"
+    assert not http.NO_JSON
+    assert inspect.signature(Session.request).parameters["json"].default is http.NO_JSON
+    assert "NO_JSON" in http.__all__
+
+    session.post("/ok", json=http.NO_JSON)
+    session.post("/ok", json=None)
+    assert [request[2] for request in server.requests] == [b"", b"null"]
+
+
 # -- import cost ------------------------------------------------------------------------
 
 

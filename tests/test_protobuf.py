@@ -564,6 +564,90 @@ def test_invalid_settings_are_configuration_errors(
         ProtobufCodec(**kwargs)
 
 
+# Every setting of ProtobufCodec: (argument, a valid value, its variable, an invalid value).
+CODEC_SETTINGS = [
+    ("default_media_type", "application/protobuf", "LAMBDA_KIT_PROTOBUF_DEFAULT_MEDIA_TYPE", "text/html"),
+    ("json_field_names", "proto", "LAMBDA_KIT_PROTOBUF_JSON_FIELD_NAMES", "camel"),
+    ("json_include_defaults", True, "LAMBDA_KIT_PROTOBUF_JSON_INCLUDE_DEFAULTS", "yes"),
+    ("json_ignore_unknown_fields", True, "LAMBDA_KIT_PROTOBUF_JSON_IGNORE_UNKNOWN_FIELDS", 1),
+    ("gzip", True, "LAMBDA_KIT_PROTOBUF_GZIP", "false"),
+    ("gzip_level", 9, "LAMBDA_KIT_PROTOBUF_GZIP_LEVEL", 12),
+    ("gzip_min_bytes", 0, "LAMBDA_KIT_PROTOBUF_GZIP_MIN_BYTES", -1),
+]
+CODEC_NAMES = [setting[0] for setting in CODEC_SETTINGS]
+NUMBERS = [
+    ("gzip_level", "LAMBDA_KIT_PROTOBUF_GZIP_LEVEL"),
+    ("gzip_min_bytes", "LAMBDA_KIT_PROTOBUF_GZIP_MIN_BYTES"),
+]
+
+
+@pytest.mark.parametrize(("argument", "good", "variable", "bad"), CODEC_SETTINGS, ids=CODEC_NAMES)
+def test_an_invalid_codec_setting_is_named_by_its_argument(
+    argument: str, good: Any, variable: str, bad: Any
+) -> None:
+    ProtobufCodec(**{argument: good})
+    with pytest.raises(ConfigurationError) as caught:
+        ProtobufCodec(**{argument: bad})
+
+    assert str(caught.value).startswith(f"Invalid {argument}={bad!r}; expected ")
+    assert "protobuf_" not in str(caught.value)
+    assert caught.value.context["argument"] == argument
+    assert caught.value.context["setting"] == f"protobuf_{argument}"
+
+
+def test_codec_gzip_level_message() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ProtobufCodec(gzip_level=12)
+    assert str(caught.value) == "Invalid gzip_level=12; expected an integer from 1 to 9."
+
+
+@pytest.mark.parametrize("value", [True, False])
+@pytest.mark.parametrize(("argument", "variable"), NUMBERS)
+def test_codec_numbers_refuse_bools(argument: str, variable: str, value: bool) -> None:
+    # True == 1: gzip_level=True was accepted before, as level 1.
+    with pytest.raises(ConfigurationError, match=f"^Invalid {argument}={value}; "):
+        ProtobufCodec(**{argument: value})
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 6.0])
+@pytest.mark.parametrize(("argument", "variable"), NUMBERS)
+def test_codec_numbers_refuse_floats_and_non_finite(argument: str, variable: str, value: float) -> None:
+    with pytest.raises(ConfigurationError, match=f"^Invalid {argument}="):
+        ProtobufCodec(**{argument: value})
+
+
+@pytest.mark.parametrize(("argument", "good", "variable", "bad"), CODEC_SETTINGS, ids=CODEC_NAMES)
+def test_an_invalid_codec_variable_is_named_by_the_variable(
+    monkeypatch: pytest.MonkeyPatch, argument: str, good: Any, variable: str, bad: Any
+) -> None:
+    monkeypatch.setenv(variable, "nonsense")
+    with pytest.raises(ConfigurationError) as caught:
+        ProtobufCodec()
+
+    assert str(caught.value).startswith(f"Invalid {variable}='nonsense'")
+    assert caught.value.context["variable"] == variable
+    assert caught.value.context["argument"] == argument
+
+
+@pytest.mark.parametrize(("argument", "good", "variable", "bad"), CODEC_SETTINGS, ids=CODEC_NAMES)
+def test_codec_none_means_not_given(
+    monkeypatch: pytest.MonkeyPatch, argument: str, good: Any, variable: str, bad: Any
+) -> None:
+    monkeypatch.setenv(variable, "nonsense")
+    with pytest.raises(ConfigurationError, match=variable):
+        ProtobufCodec(**{argument: None})  # the variable is read, as when the argument is left out
+    monkeypatch.delenv(variable)
+    assert repr(ProtobufCodec(**{argument: None})) == repr(ProtobufCodec())
+
+
+def test_codec_signature_takes_none_for_every_setting() -> None:
+    import inspect
+
+    parameters = inspect.signature(ProtobufCodec).parameters
+    assert sorted(parameters) == sorted(CODEC_NAMES)
+    assert all(parameter.default is None for parameter in parameters.values())
+
+
 def test_codec_is_safe_to_share_between_threads() -> None:
     codec = ProtobufCodec(gzip=True, gzip_min_bytes=10)
     order = make_order()
