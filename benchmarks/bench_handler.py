@@ -18,23 +18,44 @@ Lambda runtime has already loaded when the handler module is imported).
 Targets (issue 8): HTTP adapter <= 1.5x the plain handler and >= 8x faster than
 Powertools with validation; ``import lambda_kit.handler`` < 3 ms.
 
-Usage: ``python benchmarks/bench_handler.py [--quick]``.
+``--baseline REV`` instead compares this tree's adapters with those of git revision
+``REV`` (``lambda_kit/handler/`` and ``lambda_kit/_proxy_events.py`` as they were there,
+loaded as a package of another name beside the other modules of this tree): REST POST
+with a JSON body, HTTP API GET with a path and a query parameter, ALB GET, a function
+URL and an SQS batch, in paired rounds of CPU time (each round times both back to back,
+in alternating order, and takes their ratio), with an identical pair as the control.
+
+Usage: ``python benchmarks/bench_handler.py [--quick] [--baseline REV]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import logging
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pydantic
-from _common import Output, machine_info, machine_lines, median, ratio_line, summary, value_line
+from _common import (
+    REPO_ROOT,
+    Output,
+    machine_info,
+    machine_lines,
+    median,
+    percentile,
+    ratio_line,
+    summary,
+    value_line,
+)
 
 from lambda_kit.handler import http, sqs
 from lambda_kit.testing import FakeContext, events
@@ -176,10 +197,120 @@ def import_ms(statement: str, *, preload: str = "", runs: int) -> list[float]:
     return samples
 
 
+# -- old against new: paired CPU-time rounds -----------------------------------------------
+
+
+def load_baseline(revision: str, into: Path) -> Any:
+    """The handler package of git ``revision``, importable as ``lk_baseline_handler``."""
+    paths = ["lambda_kit/handler", "lambda_kit/_proxy_events.py"]
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", revision, *paths],  # noqa: S607 - git from PATH
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)  # noqa: S607 - tar from PATH
+    package = into / "lk_baseline_handler"
+    package.mkdir()
+    sources = [
+        *sorted((into / "lambda_kit" / "handler").glob("*.py")),
+        into / "lambda_kit" / "_proxy_events.py",
+    ]
+    for source in sources:
+        text = source.read_text()
+        text = text.replace("lambda_kit.handler", "lk_baseline_handler")
+        text = text.replace("lambda_kit._proxy_events", "lk_baseline_handler._proxy_events")
+
+        def split(match: re.Match[str]) -> str:  # from lambda_kit import _proxy_events, lifecycle
+            names = [name.strip() for name in match.group(2).split(",")]
+            lines = [f"{match.group(1)}from lk_baseline_handler import _proxy_events"]
+            rest = [name for name in names if name != "_proxy_events"]
+            if rest:
+                lines.append(f"{match.group(1)}from lambda_kit import {', '.join(rest)}")
+            return "\n".join(lines)
+
+        text = re.sub(
+            r"^( *)from lambda_kit import ([^(\n]*\b_proxy_events\b[^\n]*)$", split, text, flags=re.M
+        )
+        (package / source.name).write_text(text)
+    sys.path.insert(0, str(into))
+    return importlib.import_module("lk_baseline_handler")
+
+
+def paired(old: Callable[[Any, Any], Any], new: Callable[[Any, Any], Any], event: Any, rounds: int) -> str:
+    """``new``'s CPU time over ``old``'s, per round; the median and spread, and the control's."""
+    context = FakeContext(request_id="req-bench")
+    for handler in (old, new):
+        for _ in range(300):
+            handler(event, context)
+    start = time.thread_time()
+    for _ in range(200):
+        new(event, context)
+    calls = max(50, int(200 * 0.010 / max(time.thread_time() - start, 1e-6)))  # ~10 ms per batch
+
+    def batch(handler: Callable[[Any, Any], Any]) -> float:
+        gc.collect()
+        began = time.thread_time()
+        for _ in range(calls):
+            handler(event, context)
+        return time.thread_time() - began
+
+    ratios: list[float] = []
+    control: list[float] = []
+    for index in range(rounds):
+        if index % 2:
+            first, old_time, second = batch(new), batch(old), batch(new)
+        else:
+            old_time, first, second = batch(old), batch(new), batch(new)
+        ratios.append(first / old_time)
+        control.append(second / first)
+    return (
+        f"new/old {median(ratios):.4f} (IQR {percentile(ratios, 25):.4f}-{percentile(ratios, 75):.4f})  "
+        f"control {median(control):.4f} (IQR {percentile(control, 25):.4f}-{percentile(control, 75):.4f})  "
+        f"{calls} calls per batch"
+    )
+
+
+def compare_with(revision: str, rounds: int) -> int:
+    import lambda_kit.handler as new
+
+    def get_order(order_id: int, verbose: bool = False) -> dict[str, Any]:
+        return {"id": order_id, "verbose": verbose}
+
+    routes: dict[str, Callable[..., Any]] = {
+        "POST /orders": create_order,
+        "GET /orders/{order_id}": get_order,
+    }
+    query = {"verbose": "true"}
+    scenarios = {
+        "REST POST, JSON body": events.api_gateway_v1("POST", "/orders", body={"sku": "b", "quantity": 2}),
+        "HTTP API GET, path + query": events.api_gateway_v2("GET", "/orders/42", query=query),
+        "ALB GET, path + query": events.alb("GET", "/orders/42", query=query),
+        "function URL GET, path + query": events.function_url("GET", "/orders/42", query=query),
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        old = load_baseline(revision, Path(scratch))
+        print(f"bench_handler --baseline {revision}: {rounds} paired rounds of thread CPU time")
+        print(
+            "(ratios < 1: this tree is faster; the control times this tree twice and must be 1.00 +/- 0.03)"
+        )
+        for label, event in scenarios.items():
+            old_handler, new_handler = old.http(routes), new.http(routes)
+            context = FakeContext(request_id="req-bench")
+            assert old_handler(event, context) == new_handler(event, context), label
+            print(f"  {label:32s} {paired(old_handler, new_handler, event, rounds)}")
+        batch_event = events.sqs([{"sku": f"sku-{i}", "quantity": i} for i in range(10)])
+        label = "SQS batch of 10"
+        print(f"  {label:32s} {paired(old.sqs(process), new.sqs(process), batch_event, rounds)}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds; writes no result files")
+    parser.add_argument("--baseline", metavar="REV", help="compare with git revision REV's adapters only")
     args = parser.parse_args()
+    if args.baseline:
+        return compare_with(args.baseline, 11 if args.quick else 41)
     rounds, calls, import_runs = (3, 200, 3) if args.quick else (9, 2000, 9)
 
     out = Output("bench_handler")

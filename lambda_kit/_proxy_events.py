@@ -47,8 +47,10 @@ __all__ = [
     "decode_body",
     "detect_integration",
     "encode_base64",
+    "fast_header",
     "get_header",
     "media_type_of",
+    "method_and_path",
     "negotiate",
     "parse_accept",
     "parse_query_string",
@@ -134,6 +136,77 @@ def get_header(event: Any, name: str) -> str | None:
         if isinstance(value, str):
             return value
     return None
+
+
+def fast_header(event: dict[str, Any], name: str, lower: str) -> str | None:
+    """:func:`get_header` (always the same answer), fast for the common shapes.
+
+    For a per-request lookup of a header whose spellings the caller knows (``"Accept"``,
+    ``"accept"``): a single value under either spelling, in ``multiValueHeaders`` when
+    the event has them (REST APIs, ALB with multi-value headers on), else in
+    ``headers``, is found with a dict lookup or two. Anything else (another case,
+    repeated values, malformed headers) goes to :func:`get_header`.
+
+    Example:
+        >>> fast_header({"headers": {"accept": "text/plain"}}, "Accept", "accept")
+        'text/plain'
+    """
+    multi = event.get("multiValueHeaders")
+    if not multi:  # as get_header: an empty or absent multiValueHeaders is not consulted
+        headers = event.get("headers")
+        if type(headers) is dict:
+            value = headers.get(lower)
+            if value is None:
+                value = headers.get(name)
+            if type(value) is str:
+                return value
+    elif type(multi) is dict:
+        values = multi.get(lower)
+        if values is None:
+            values = multi.get(name)
+        if type(values) is list and len(values) == 1:
+            value = values[0]
+            if type(value) is str:
+                return value
+    return get_header(event, name)
+
+
+def method_and_path(event: dict[str, Any], integration: str) -> tuple[str, str, bool] | None:
+    """``(METHOD, path, encoded)`` of a request, or ``None`` when the event lacks either.
+
+    ``path`` is as delivered, without an HTTP API stage prefix, and ``encoded`` says
+    whether it still holds ``%``-escapes to decode. REST APIs, ALB, HTTP API payload
+    2.0 (``rawPath``) and function URLs deliver the path percent-encoded as the client
+    sent it; HTTP API payload 1.0 delivers it decoded. ``integration`` is what
+    :func:`detect_integration` says, except that ``http_v2`` may stand for
+    ``function_url`` (the same request format). The method is upper-cased.
+
+    Example:
+        >>> method_and_path({"version": "2.0", "rawPath": "/prod/a%2Fb",
+        ...     "requestContext": {"stage": "prod", "http": {"method": "get"}}}, "http_v2")
+        ('GET', '/a%2Fb', True)
+    """
+    method: Any = None
+    if integration == "http_v2" or integration == "function_url":
+        context = event.get("requestContext")
+        path = event.get("rawPath")
+        if type(context) is dict:
+            http = context.get("http")
+            if type(http) is dict:
+                method = http.get("method")
+            stage = context.get("stage")
+            if type(path) is str and type(stage) is str and stage != "$default":
+                prefix = "/" + stage
+                if path == prefix or path.startswith(prefix + "/"):
+                    path = path[len(prefix) :] or "/"
+        encoded = True
+    else:
+        method = event.get("httpMethod")
+        path = event.get("path")
+        encoded = integration == "alb" or event.get("version") != "1.0"  # HTTP API 1.0: decoded
+    if type(method) is not str or type(path) is not str:
+        return None
+    return method.upper(), path, encoded and "%" in path
 
 
 if sys.version_info >= (3, 11):

@@ -16,6 +16,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lambda_kit import _proxy_events as events
 
@@ -257,6 +259,78 @@ def test_header_lookup_survives_malformed_headers() -> None:
     ) == ("c/d")
     assert events.get_header({"multiValueHeaders": {"Accept": "a/b"}}, "Accept") == "a/b"
     assert events.get_header({"multiValueHeaders": {"Accept": [3, "a/b"]}}, "Accept") == "a/b"
+
+
+HEADER_NAMES = st.sampled_from(["Accept", "accept", "ACCEPT", "Content-Type", "content-type", "X"])
+HEADER_VALUES = st.one_of(
+    st.text(max_size=5), st.none(), st.integers(), st.lists(st.text(max_size=3), max_size=2)
+)
+
+
+@given(
+    headers=st.one_of(
+        st.none(), st.text(max_size=3), st.dictionaries(HEADER_NAMES, HEADER_VALUES, max_size=3)
+    ),
+    multi=st.one_of(
+        st.none(),
+        st.just({}),
+        st.text(max_size=3),
+        st.dictionaries(
+            HEADER_NAMES, st.one_of(HEADER_VALUES, st.lists(HEADER_VALUES, max_size=3)), max_size=3
+        ),
+    ),
+    name=st.sampled_from(["Accept", "Content-Type", "X"]),
+)
+def test_fast_header_always_equals_get_header(headers: Any, multi: Any, name: str) -> None:
+    event = {
+        key: value for key, value in (("headers", headers), ("multiValueHeaders", multi)) if value is not None
+    }
+    assert events.fast_header(event, name, name.lower()) == events.get_header(event, name)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fast_header_in_every_shape(kind: str) -> None:
+    event = make_event(kind, headers={"Accept": "a/b"})
+    assert events.fast_header(event, "Accept", "accept") == "a/b"
+    event = make_event(kind, headers={"Accept": ["a/b", "c/d"]})
+    assert events.fast_header(event, "Accept", "accept") == events.get_header(event, "Accept")
+
+
+@pytest.mark.parametrize(
+    ("event", "integration", "expected"),
+    [
+        ({"httpMethod": "get", "path": "/a%20b"}, "rest_v1", ("GET", "/a%20b", True)),
+        ({"httpMethod": "GET", "path": "/plain"}, "rest_v1", ("GET", "/plain", False)),
+        ({"httpMethod": "GET", "path": "/a%20b", "version": "1.0"}, "rest_v1", ("GET", "/a%20b", False)),
+        ({"httpMethod": "GET", "path": "/a%20b", "version": "1.0"}, "alb", ("GET", "/a%20b", True)),
+        (
+            {"rawPath": "/prod/x", "requestContext": {"stage": "prod", "http": {"method": "POST"}}},
+            "http_v2",
+            ("POST", "/x", False),
+        ),
+        (
+            {"rawPath": "/prod", "requestContext": {"stage": "prod", "http": {"method": "POST"}}},
+            "function_url",
+            ("POST", "/", False),
+        ),
+        (
+            {"rawPath": "/production/x", "requestContext": {"stage": "prod", "http": {"method": "GET"}}},
+            "http_v2",
+            ("GET", "/production/x", False),
+        ),
+        (
+            {"rawPath": "/$default/x", "requestContext": {"stage": "$default", "http": {"method": "GET"}}},
+            "http_v2",
+            ("GET", "/$default/x", False),
+        ),
+        ({"rawPath": "/x", "requestContext": {"http": "junk"}}, "http_v2", None),
+        ({"rawPath": "/x", "requestContext": None}, "http_v2", None),
+        ({"httpMethod": "GET"}, "rest_v1", None),
+        ({"httpMethod": 5, "path": "/"}, "alb", None),
+    ],
+)
+def test_method_and_path(event: dict[str, Any], integration: str, expected: Any) -> None:
+    assert events.method_and_path(event, integration) == expected
 
 
 def test_multi_value_requires_a_dict_and_not_v2() -> None:

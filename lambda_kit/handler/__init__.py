@@ -40,21 +40,19 @@ request_id_logging, timeout_guard(0.5)])``.
 
 from __future__ import annotations
 
-import _thread
-
-from lambda_kit import lifecycle
+from lambda_kit._util import lazy_exports
+from lambda_kit.handler._middleware import compose, request_id_logging, timeout_guard
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from typing import Any, TypeAlias, TypeVar
+    from typing import Any, TypeAlias
 
-    Handler: TypeAlias = Callable[[Any, Any], Any]
-    Middleware: TypeAlias = Callable[[Handler], Handler]
+    from lambda_kit.handler._binding import Header, Query, Request
+    from lambda_kit.handler._http import CORS, Response
+    from lambda_kit.handler._middleware import Middleware
+
     BatchResponse: TypeAlias = dict[str, list[dict[str, str]]]
-    H = TypeVar("H", bound=Callable[..., Any])
-
-    from lambda_kit.handler._http import CORS, Header, Query, Request, Response
 
 __all__ = [
     "CORS",
@@ -74,12 +72,17 @@ __all__ = [
     "timeout_guard",
 ]
 
-
-def compose(handler: H, middleware: Sequence[Middleware] = ()) -> H:
-    """Wrap ``handler`` in ``middleware``; the first one listed is the outermost."""
-    for step in reversed(middleware):
-        handler = step(handler)  # type: ignore[assignment]  # a middleware keeps the signature
-    return handler
+# The HTTP adapter's types load with it, on first use: batch-only functions never pay for it.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "CORS": "lambda_kit.handler._http",
+        "Header": "lambda_kit.handler._binding",
+        "Query": "lambda_kit.handler._binding",
+        "Request": "lambda_kit.handler._binding",
+        "Response": "lambda_kit.handler._http",
+    },
+)
 
 
 def sqs(
@@ -227,97 +230,3 @@ def http(
     from lambda_kit.handler._http import http as build
 
     return build(target, status=status, errors=errors, cors=cors, codec=codec, middleware=middleware)
-
-
-def __getattr__(name: str) -> object:
-    if name in ("CORS", "Header", "Query", "Request", "Response"):
-        from lambda_kit.handler import _http as _http_adapter
-
-        return getattr(_http_adapter, name)
-    raise AttributeError(f"module 'lambda_kit.handler' has no attribute {name!r}")
-
-
-# -- middleware -------------------------------------------------------------------------
-
-_logging_installed = False
-_logging_lock = _thread.allocate_lock()
-
-
-def request_id_logging(handler: H) -> H:
-    """Middleware: every log record made during an invocation carries ``aws_request_id``.
-
-    Installs (once) a log-record factory that sets the attribute from
-    :func:`lambda_kit.lifecycle.current_request_id`, for JSON formatters and filters.
-    """
-    global _logging_installed
-    import functools
-    import logging
-
-    with _logging_lock:
-        if not _logging_installed:
-            previous = logging.getLogRecordFactory()
-
-            def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-                record = previous(*args, **kwargs)
-                record.aws_request_id = lifecycle.current_request_id()
-                return record
-
-            logging.setLogRecordFactory(factory)
-            _logging_installed = True
-
-    @functools.wraps(handler)
-    def wrapper(event: Any, context: Any) -> Any:
-        token = lifecycle.start_invocation_for(context)
-        try:
-            return handler(event, context)
-        finally:
-            lifecycle.end_invocation(token)
-
-    return wrapper  # type: ignore[return-value]  # same signature
-
-
-def timeout_guard(margin_s: float = 0.5) -> Middleware:
-    """Middleware: log a warning when an invocation is ``margin_s`` from its timeout.
-
-    Python cannot safely interrupt a running handler, so the guard warns (with the
-    request id) while there is still time to flush logs and metrics; pair it with
-    deadline-aware clients such as :class:`lambda_kit.http.Session`.
-    """
-    if not margin_s >= 0:
-        from lambda_kit.exceptions import ConfigurationError
-
-        raise ConfigurationError(
-            f"Invalid margin_s={margin_s}; expected a number of seconds >= 0.", setting="margin_s"
-        )
-
-    def middleware(handler: Handler) -> Handler:
-        import functools
-        import threading
-
-        @functools.wraps(handler)
-        def wrapper(event: Any, context: Any) -> Any:
-            remaining = getattr(context, "get_remaining_time_in_millis", None)
-            timer = None
-            if callable(remaining):
-                request_id = getattr(context, "aws_request_id", "-")
-                delay = max(0.0, remaining() / 1000.0 - margin_s)
-                timer = threading.Timer(delay, _warn_timeout, args=(request_id, margin_s))
-                timer.daemon = True
-                timer.start()
-            try:
-                return handler(event, context)
-            finally:
-                if timer is not None:
-                    timer.cancel()
-
-        return wrapper
-
-    return middleware
-
-
-def _warn_timeout(request_id: str, margin_s: float) -> None:
-    import logging
-
-    logging.getLogger("lambda_kit.handler").warning(
-        "Invocation %s is within %.2f s of its timeout and still running", request_id, margin_s
-    )

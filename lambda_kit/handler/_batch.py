@@ -29,6 +29,7 @@ import binascii
 from lambda_kit import lifecycle
 from lambda_kit.exceptions import BatchError, EventShapeError
 from lambda_kit.handler._coerce import converter_for
+from lambda_kit.handler._core import Runner, core_parameter_type
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -117,46 +118,6 @@ def _warn(logger: logging.Logger, *args: Any, **kwargs: Any) -> bool:
     return True
 
 
-class _Runner:
-    """Calls a sync or async core; async cores share one event loop per invocation."""
-
-    def __init__(self, core: Callable[..., Any]) -> None:
-        from lambda_kit._util import is_coroutine_function
-
-        self.core = core
-        self.is_async = is_coroutine_function(core)
-
-    def run_all(self, calls: Callable[[Callable[[Any], Any]], Any]) -> Any:
-        if not self.is_async:
-            return calls(self.core)
-        import asyncio
-
-        loop = asyncio.new_event_loop()
-        try:
-            return calls(lambda payload: loop.run_until_complete(self.core(payload)))
-        finally:
-            loop.close()
-
-
-def core_parameter_type(core: Callable[..., Any]) -> Any:
-    """The annotation of the core function's first parameter (``Any`` when absent)."""
-    import typing
-
-    code = getattr(core, "__code__", None)
-    target = core if code is not None else getattr(core, "__call__", core)  # noqa: B004
-    code = getattr(target, "__code__", None)
-    if code is None or code.co_argcount == 0:
-        return typing.Any
-    first = code.co_varnames[0]
-    if first in ("self", "cls") and code.co_argcount > 1:
-        first = code.co_varnames[1]
-    try:
-        hints = typing.get_type_hints(target)
-    except Exception:  # unresolvable annotations: take the payload as it is
-        return typing.Any
-    return hints.get(first, typing.Any)
-
-
 def batch_handler(
     core: Callable[..., Any],
     *,
@@ -166,8 +127,14 @@ def batch_handler(
     ordered: Callable[[list[Any]], bool],
     raise_on_entire_failure: bool,
 ) -> Callable[[Any, Any], dict[str, list[dict[str, str]]]]:
+    """A handler that calls ``core`` once per record and reports the records that failed.
+
+    ``identify`` gives a record's ``itemIdentifier``, ``extract`` its payload (parsed
+    into the core's input type), and ``ordered`` tells from the batch whether to stop
+    at the first failure.
+    """
     convert: Converter = converter_for(core_parameter_type(core))
-    runner = _Runner(core)
+    runner = Runner(core)
 
     def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
         token = lifecycle.start_invocation_for(context)
@@ -240,10 +207,12 @@ def _require(mapping: Any, key: str, what: str) -> Any:
 
 
 def sqs_id(record: dict[str, Any]) -> Any:
+    """An SQS record's ``messageId``: its ``itemIdentifier``."""
     return record.get("messageId")
 
 
 def sqs_extract(record: dict[str, Any]) -> Any:
+    """An SQS record's ``body`` text."""
     body = _require(record, "body", "SQS record")
     if not isinstance(body, str):
         raise EventShapeError("SQS record body must be a string.", field="body")
@@ -274,10 +243,12 @@ def sqs_is_fifo(records: list[Any]) -> bool:
 
 
 def kinesis_id(record: dict[str, Any]) -> Any:
+    """A Kinesis record's ``sequenceNumber``: its ``itemIdentifier``."""
     return _nested(record, "kinesis", "sequenceNumber")
 
 
 def kinesis_extract(record: dict[str, Any]) -> Any:
+    """A Kinesis record's ``data``, base64-decoded (strictly)."""
     kinesis = _require(record, "kinesis", "Kinesis record")
     data = _require(kinesis, "data", "Kinesis record")
     if not isinstance(data, str):
@@ -322,10 +293,12 @@ def _plain(value: Any) -> Any:
 
 
 def dynamodb_id(record: dict[str, Any]) -> Any:
+    """A DynamoDB Streams record's ``SequenceNumber``: its ``itemIdentifier``."""
     return _nested(record, "dynamodb", "SequenceNumber")
 
 
 def dynamodb_extract(record: dict[str, Any]) -> Any:
+    """A DynamoDB Streams record's new image (the old one for ``REMOVE``) as plain data."""
     change = _require(record, "dynamodb", "DynamoDB Streams record")
     image = change.get("NewImage") if isinstance(change, dict) else None
     if image is None and isinstance(change, dict):
@@ -348,10 +321,12 @@ def dynamodb_extract(record: dict[str, Any]) -> Any:
 
 
 def always_ordered(records: Sequence[Any]) -> bool:
+    """An ordered source: a batch stops at its first failure."""
     return True
 
 
 def never_ordered(records: Sequence[Any]) -> bool:
+    """An unordered source: every record is tried."""
     return False
 
 
@@ -371,7 +346,7 @@ def event_handler(
     batch response, so Lambda's own retries take the whole event again.
     """
     convert = converter_for(core_parameter_type(core))
-    runner = _Runner(core)
+    runner = Runner(core)
 
     def handler(event: Any, context: Any) -> None:
         token = lifecycle.start_invocation_for(context)
@@ -399,6 +374,7 @@ def _text_or_none(value: Any) -> str | None:
 
 
 def sns_payloads(event: Any) -> list[tuple[str | None, Any]]:
+    """Each SNS record's ``MessageId`` and ``Sns.Message``."""
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list) or not records:
         raise EventShapeError("Not an SNS event: expected a non-empty 'Records' list.", source="SNS")
@@ -412,6 +388,7 @@ def sns_payloads(event: Any) -> list[tuple[str | None, Any]]:
 
 
 def eventbridge_payloads(event: Any) -> list[tuple[str | None, Any]]:
+    """The EventBridge event's ``id`` and ``detail``."""
     if not isinstance(event, dict) or "detail" not in event or "detail-type" not in event:
         raise EventShapeError(
             "Not an EventBridge event: expected 'detail-type' and 'detail'.", source="EventBridge"

@@ -16,18 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_kit import lifecycle
-from lambda_kit.exceptions import BatchError, EventShapeError, LambdaKitError
-from lambda_kit.handler import (
-    compose,
-    dynamodb_streams,
-    eventbridge,
-    kinesis,
-    request_id_logging,
-    s3,
-    sns,
-    sqs,
-    timeout_guard,
-)
+from lambda_kit.exceptions import BatchError, EventShapeError
+from lambda_kit.handler import dynamodb_streams, eventbridge, kinesis, s3, sns, sqs
 from lambda_kit.testing import FakeContext, events, invoke, reset_lifecycle
 
 
@@ -360,49 +350,6 @@ def test_adapters_mark_invocations_for_the_lifecycle() -> None:
     handler(events.sqs(["x"]), FakeContext())
     handler(events.sqs(["y"]), FakeContext())
     assert cold == [True, False]
-
-
-def test_middleware_order_and_request_id_logging(caplog: pytest.LogCaptureFixture) -> None:
-    order: list[str] = []
-
-    def step(name: str) -> Any:
-        def middleware(handler: Any) -> Any:
-            def wrapper(event: Any, context: Any) -> Any:
-                order.append(name)
-                return handler(event, context)
-
-            return wrapper
-
-        return middleware
-
-    def process(body: str) -> None:
-        logging.getLogger("app").warning("processing")
-
-    handler = sqs(process, middleware=[step("outer"), request_id_logging, step("inner")])
-    with caplog.at_level(logging.WARNING, logger="app"):
-        handler(events.sqs(["x"]), FakeContext(request_id="req-log"))
-    assert order == ["outer", "inner"]
-    assert [getattr(r, "aws_request_id", None) for r in caplog.records] == ["req-log"]
-    assert compose(process) is process
-
-
-def test_timeout_guard_warns_near_the_deadline(caplog: pytest.LogCaptureFixture) -> None:
-    import threading
-
-    done = threading.Event()
-
-    def slow(event: Any, context: Any) -> str:
-        done.wait(0.5)
-        return "finished"
-
-    guarded = timeout_guard(0.95)(slow)
-    with caplog.at_level(logging.WARNING, logger="lambda_kit.handler"):
-        assert guarded({}, FakeContext(timeout_s=1.0, request_id="req-slow")) == "finished"
-        assert timeout_guard(0.1)(slow)({}, None) == "finished"  # no context: no timer
-    assert "req-slow" in caplog.text
-    assert "timeout" in caplog.text
-    with pytest.raises(LambdaKitError):
-        timeout_guard(-1)
 
 
 @settings(max_examples=150, deadline=None)
