@@ -25,7 +25,6 @@ Additions to urllib3's connection pools:
 
 from __future__ import annotations
 
-import _thread
 import collections
 import http.client
 import io
@@ -251,7 +250,7 @@ class _Waiter:
     __slots__ = ("handed", "item", "lock")
 
     def __init__(self) -> None:
-        self.lock = _thread.allocate_lock()
+        self.lock = threading.Lock()
         self.lock.acquire()
         self.handed = False
         self.item: Any = None

@@ -16,10 +16,13 @@ their locals, so errors are raised only from frames that hold none.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import threading
 import time
 
+from lambda_kit._config import integer, seconds
 from lambda_kit.aws import ClientCache
 from lambda_kit.exceptions import ConfigurationError, SecretError
 
@@ -141,13 +144,9 @@ class SdkBackend:
         connect_timeout: float = 1.0,
         read_timeout: float = 3.0,
     ) -> None:
-        for setting, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 3600:
-                raise ConfigurationError(
-                    f"Invalid {setting}={value!r}; expected a number of seconds > 0 and < 3600.",
-                    setting=setting,
-                    value=value,
-                )
+        timeout = seconds(below=3600)
+        timeout.validate("connect_timeout", connect_timeout)
+        timeout.validate("read_timeout", read_timeout)
         self._given: dict[str, Any] = {"secretsmanager": secretsmanager, "ssm": ssm}
         self._cache = ClientCache(
             connect_timeout=float(connect_timeout),
@@ -240,8 +239,6 @@ def _answer_document(body: bytes) -> Any:
     ValueError of an integer past Python's digit limit, RecursionError from deep
     nesting, MemoryError. None is chained or kept: JSONDecodeError holds the body.
     """
-    import json
-
     try:
         return json.loads(body)
     except Exception:
@@ -362,8 +359,6 @@ class _Received:
         self._data = data
 
     def makefile(self, mode: str) -> Any:
-        import io
-
         return io.BytesIO(self._data)
 
 
@@ -473,14 +468,8 @@ class ExtensionBackend:
                     variable=_PORT_VARIABLE,
                     value=raw,
                 ) from None
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise ConfigurationError(f"Invalid port={port!r}; expected 1-65535.", setting="port", value=port)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 60:
-            raise ConfigurationError(
-                f"Invalid timeout={timeout!r}; expected seconds > 0 and < 60.",
-                setting="timeout",
-                value=timeout,
-            )
+        integer(1, 65535).validate("port", port)
+        seconds(below=60).validate("timeout", timeout)
         self.port = port
         self._timeout = float(timeout)
         self._fallback: Backend = SdkBackend() if fallback is None else fallback

@@ -41,8 +41,9 @@ Example:
 
 from __future__ import annotations
 
-import _thread  # threading's RLock without importing threading
+import functools
 import os
+import threading
 
 from lambda_kit.exceptions import ConfigurationError
 
@@ -58,6 +59,32 @@ DEFAULT_READ_TIMEOUT: Final = 10.0
 DEFAULT_MAX_ATTEMPTS: Final = 3
 
 _lifecycle: Any = None  # lambda_kit.lifecycle, imported with the first client (not at import)
+
+
+def _check_timeouts(config: dict[str, Any]) -> None:
+    """Refuse a timeout keyword that is not a finite number of seconds > 0 (None: botocore's default)."""
+    for name in ("connect_timeout", "read_timeout"):
+        value = config.get(name)
+        if value is not None:
+            from lambda_kit._config import seconds
+
+            seconds().validate(name, value, also=" or None")
+
+
+def _unkeyable(service: str, config: dict[str, Any]) -> ConfigurationError:
+    """The error for Config keywords that cannot be part of a cache key, naming the first such keyword."""
+    for name in sorted(config):
+        try:
+            _frozen(config[name])
+        except TypeError:
+            break
+    return ConfigurationError(
+        f"Invalid Config for {service!r}: {name}= must be a plain value, dict or list "
+        "(it becomes part of the cache key).",
+        setting="config",
+        argument=name,
+        value=sorted(config),
+    )
 
 
 def _frozen(value: Any) -> Any:
@@ -78,11 +105,8 @@ def default_config() -> dict[str, Any]:
         >>> default_config()["retries"]
         {'mode': 'standard', 'max_attempts': 3}
     """
-    from lambda_kit._config import UNSET, parse_float, resolve
+    from lambda_kit._config import UNSET, resolve, seconds
     from lambda_kit.http import default_pool_size
-
-    def seconds(value: float) -> bool:
-        return 0 < value < float("inf")
 
     return {
         "retries": {"mode": "standard", "max_attempts": DEFAULT_MAX_ATTEMPTS},
@@ -91,17 +115,13 @@ def default_config() -> dict[str, Any]:
             "aws_connect_timeout",
             UNSET,
             DEFAULT_CONNECT_TIMEOUT,
-            parse_float,
-            check=seconds,
-            valid="a finite number of seconds > 0",
+            seconds(),
         ),
         "read_timeout": resolve(
             "aws_read_timeout",
             UNSET,
             DEFAULT_READ_TIMEOUT,
-            parse_float,
-            check=seconds,
-            valid="a finite number of seconds > 0",
+            seconds(),
         ),
         "max_pool_connections": default_pool_size(),
     }
@@ -137,10 +157,12 @@ class ClientCache:
                 "A ClientCache takes Config keywords for every client, not a region; "
                 "pass region= to client().",
                 setting="region_name",
+                argument="region_name",
                 value=config["region_name"],
             )
+        _check_timeouts(config)
         self._config = config
-        self._lock = _thread.RLock()
+        self._lock = threading.RLock()
         self._clients: dict[tuple[Any, ...], Any] = {}
         self._warmed: set[tuple[Any, ...]] = set()  # keys of the clients made with preconnect=True
         self._session: Any = None
@@ -184,6 +206,7 @@ class ClientCache:
                     f"Conflicting regions for {service!r}: region={region!r} and region_name={named!r}; "
                     "pass only region=.",
                     setting="region_name",
+                    argument="region_name",
                     value=named,
                 )
             region = named
@@ -196,12 +219,7 @@ class ClientCache:
                 else (service, region, endpoint_url)
             )
         except TypeError:
-            raise ConfigurationError(
-                f"Invalid Config for {service!r}: every value must be a plain value, dict or list "
-                "(it becomes part of the cache key).",
-                setting="config",
-                value=sorted(config),
-            ) from None
+            raise _unkeyable(service, config) from None
         made = self._clients.get(key)
         if made is None:
             made = self._create(key, service, region, endpoint_url, config)
@@ -228,6 +246,7 @@ class ClientCache:
             from botocore.config import Config
             from botocore.exceptions import UnknownServiceError
 
+            _check_timeouts(config)
             if self._defaults is None:
                 self._defaults = _merged(default_config(), self._config)
             if self._session is None:
@@ -277,8 +296,6 @@ class ClientCache:
         dead in every copy), and those made with ``preconnect=True`` are connected
         again by the warm-ups returned, which lifecycle runs in parallel.
         """
-        import functools
-
         self._close_connections()
         with self._lock:
             warmed = list(self._warmed)

@@ -117,8 +117,10 @@ class LambdaKitError(Exception):
 class ConfigurationError(LambdaKitError, ValueError):
     """An argument or a ``LAMBDA_KIT_*`` environment variable has an invalid value.
 
-    Context: ``setting`` (the argument name), ``variable`` (the environment
-    variable, when the value came from one) and ``value``.
+    Context: ``setting`` (the setting, as in its variable: ``http_timeout`` for
+    ``LAMBDA_KIT_HTTP_TIMEOUT``), ``argument`` (the argument as the user typed it:
+    ``timeout``, when there is one), ``variable`` (the environment variable, when the
+    value came from one) and ``value`` (what was given).
     """
 
 

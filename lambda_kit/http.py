@@ -49,8 +49,11 @@ Example:
 
 from __future__ import annotations
 
-import _thread  # threading's Lock without importing threading
 import functools
+import json as _json  # as _json: request() has a json= argument, Response a json() method
+import os
+import re
+import threading
 import time
 
 from lambda_kit._config import UNSET, integer, non_negative_seconds, positive_seconds, resolve, seconds
@@ -127,8 +130,6 @@ def default_pool_size() -> int:
     Reads ``AWS_LAMBDA_MAX_CONCURRENCY`` (set where one environment serves several
     invocations at once); capped at 1000.
     """
-    import os
-
     raw = os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY", "")
     try:
         concurrency = int(raw)
@@ -255,8 +256,6 @@ _patterns: dict[str, Any] = {}
 def _pattern(name: str) -> Any:
     compiled = _patterns.get(name)
     if compiled is None:
-        import re
-
         sources: dict[str, str | bytes] = {
             # RFC 9110 token: method and header names.
             "token": r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+",
@@ -535,9 +534,7 @@ class Response:
         Raises:
             ValueError: The body is not valid JSON (``json.JSONDecodeError``).
         """
-        import json
-
-        return json.loads(self.body)
+        return _json.loads(self.body)
 
     def raise_for_status(self) -> Self:
         """Return this response if its status is below 400; raise otherwise.
@@ -677,7 +674,7 @@ class Session:
         self._ca_certs = ca_certs
         self._ssl_context = ssl_context
         self._pools: dict[tuple[str, str, int], HTTPConnectionPool] = {}
-        self._lock = _thread.allocate_lock()
+        self._lock = threading.Lock()
         self._warmed: dict[str, int] = {}
         self._sleep: Callable[[float], None] = time.sleep
         self._tls: ssl.SSLContext | None = None
@@ -981,8 +978,6 @@ class Session:
                 raise ConfigurationError(
                     "Pass either json= or body=, not both.", setting="json", value="<both json and body>"
                 )
-            import json as _json
-
             data = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
             send_headers = {"Content-Type": "application/json", **send_headers, **(headers or {})}
         else:

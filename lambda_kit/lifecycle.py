@@ -42,14 +42,17 @@ Example:
 
 from __future__ import annotations
 
-import _thread  # threading's Lock without importing threading (~1-4 ms)
 import contextvars
+import functools
 import itertools
+import os
+import threading
 import time
+import weakref
 
 from lambda_kit._util import is_coroutine_function
 
-TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations need none of it
+TYPE_CHECKING = False  # typing is not preloaded by the runtime (docs/internals.md)
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, Literal, ParamSpec, Protocol, TypeAlias, TypeVar
@@ -89,7 +92,7 @@ __all__ = [
     "track_invocations",
 ]
 
-_lock = _thread.allocate_lock()
+_lock = threading.Lock()
 # The environment's first invocation (its context-variable entry); None until one starts.
 # Identity, not the request id: Lambda retries a failed asynchronous invocation with the
 # same request id, and a retry in the same environment is a warm invocation.
@@ -308,8 +311,6 @@ def wrap_invocation(
     which runs in ``finally`` (also when the handler raises). If ``on_start`` raises,
     the invocation ends and the error propagates without calling the handler.
     """
-    import functools
-
     _ensure_runtime_hooks()
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> InvocationToken:
@@ -391,8 +392,6 @@ def _track(resource: _Resource) -> None:
     if _resources is None:
         with _lock:
             if _resources is None:
-                import weakref
-
                 _resources = weakref.WeakSet()
     _resources.add(resource)
     if not _runtime_registered:
@@ -434,10 +433,8 @@ def _ensure_runtime_hooks() -> None:
         if _runtime_registered:
             return
         _runtime_registered = True
-    import os
-
     # Only a SnapStart function ever snapshots; elsewhere importing the module would
-    # only cost INIT time (it pulls in typing and re, ~15 ms).
+    # only cost INIT time (it pulls in typing; docs/internals.md).
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
         return
     try:
@@ -525,8 +522,6 @@ def _start_warmups(warmups: list[Callable[[float], object]], end: float) -> list
     """
     if not warmups or end <= time.monotonic():  # RESTORE_WARM_BUDGET <= 0: re-warming is off
         return []
-    import threading  # only restores that re-warm need it
-
     pending = warmups[::-1]  # taken from the end, so in order; list.pop() is atomic
     threads = []
     for _ in range(min(len(warmups), _WARM_THREADS)):

@@ -46,8 +46,10 @@ Example:
 
 from __future__ import annotations
 
-import _thread
+import json
+import logging
 import os
+import threading
 
 from lambda_kit._emf import (
     EXACT_INT,
@@ -89,13 +91,11 @@ _KNOWN_NAMES_LIMIT = 4096  # the per-instance caches of checked names and values
 
 
 def _warn_not_written(what: str, error: BaseException) -> None:
-    """Log that ``what`` could not be written (logging is imported only on this rare path).
+    """Log that ``what`` could not be written.
 
     The warning itself must not fail the invocation either: with stdout and stderr
     both gone, a logging handler may raise too, and then nothing more can be said.
     """
-    import logging
-
     try:
         logging.getLogger(__name__).warning(
             "lambda_kit.metrics: %s could not be written and was dropped: %s: %s",
@@ -110,21 +110,22 @@ def _warn_not_written(what: str, error: BaseException) -> None:
 # -- configuration ------------------------------------------------------------------------
 
 
-def _from_environment(setting: str, peers: tuple[str, ...], check: Callable[[str], object]) -> str | None:
+def _from_environment(
+    setting: str, argument: str, peers: tuple[str, ...], check: Callable[[str], object]
+) -> str | None:
     """``LAMBDA_KIT_<SETTING>``, then the peers' variables (migration), then None.
 
     Each source is read only when every source before it is unset or blank, so an
     invalid lower-priority variable (left over from a migration, say) never breaks a
     valid configuration; the variable actually used is validated and named on error.
     """
-    ours = "LAMBDA_KIT_" + setting.upper()  # _config.resolve's name for the setting
-    variable = next((name for name in (ours, *peers) if os.environ.get(name, "").strip()), None)
-    if variable is None:
+    environ = os.environ
+    if not any(environ.get(name, "").strip() for name in ("LAMBDA_KIT_" + setting.upper(), *peers)):
         # The usual case returns before importing _config and the error tree: together
-        # they cost more at INIT (~0.8 ms) than importing this module.
+        # they cost more at INIT than importing this module.
         return None
     from lambda_kit._config import UNSET, resolve
-    from lambda_kit.exceptions import ConfigurationError, MetricsError
+    from lambda_kit.exceptions import MetricsError
 
     def parse(raw: str) -> str | None:
         value = raw.strip()
@@ -134,16 +135,7 @@ def _from_environment(setting: str, peers: tuple[str, ...], check: Callable[[str
             raise ValueError(str(error)) from None
         return value
 
-    if variable == ours:
-        return resolve(setting, UNSET, None, parse, valid="a valid value")
-    raw = os.environ[variable].strip()
-    try:
-        check(raw)
-    except MetricsError as error:
-        raise ConfigurationError(
-            f"Invalid {variable}={raw!r}: {error}", setting=setting, variable=variable, value=raw
-        ) from None
-    return raw
+    return resolve(setting, UNSET, None, parse, argument=argument, valid="a valid value", fallbacks=peers)
 
 
 def _check_service(service: str) -> None:
@@ -218,6 +210,7 @@ class Metrics:
             namespace = (
                 _from_environment(
                     "metrics_namespace",
+                    "namespace",
                     ("AWS_EMF_NAMESPACE", "POWERTOOLS_METRICS_NAMESPACE"),
                     check_namespace,
                 )
@@ -225,13 +218,16 @@ class Metrics:
             )
         if service is None:
             service = _from_environment(
-                "service_name", ("AWS_EMF_SERVICE_NAME", "POWERTOOLS_SERVICE_NAME"), _check_service
+                "service_name", "service", ("AWS_EMF_SERVICE_NAME", "POWERTOOLS_SERVICE_NAME"), _check_service
             )
         else:
             _check_service(service)
         if function_name is None:
             function_name = _from_environment(
-                "metrics_function_name", ("POWERTOOLS_METRICS_FUNCTION_NAME",), self._check_function_name
+                "metrics_function_name",
+                "function_name",
+                ("POWERTOOLS_METRICS_FUNCTION_NAME",),
+                self._check_function_name,
             )
         else:
             self._check_function_name(function_name)
@@ -272,7 +268,7 @@ class Metrics:
             effective_sets(defaults, None, True), self._name_json, self._value_json
         )
         self._default_taken = frozenset(("_aws", *defaults))
-        self._lock = _thread.allocate_lock()
+        self._lock = threading.Lock()
         self._metrics: dict[str, list[Any]] = {}  # name -> [MetricDefinition, value, value, ...]
         self._cold_request_id: str | None = None
         self._reset_context()
@@ -571,8 +567,6 @@ class Metrics:
             >>> Metrics(namespace="Shop").set_property("request_id", "c6af9ac6")
             Metrics(namespace='Shop', service=None)
         """
-        import json
-
         if not isinstance(key, str) or not key.strip() or key == "_aws":
             from lambda_kit.exceptions import InvalidPropertyError
 

@@ -40,7 +40,9 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
+from collections import Counter
 
 from lambda_kit._config import UNSET, choice, flag, integer, resolve
 from lambda_kit._proxy_events import (
@@ -131,8 +133,6 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object's members; a key given twice is an error (ProtoJSON, and no guessing which wins)."""
     members = dict(pairs)
     if len(members) != len(pairs):
-        from collections import Counter
-
         twice = next(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
         raise ValueError(f"the key {_shorten(twice, 40)!r} appears twice")
     return members
@@ -141,8 +141,6 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _json_error(
     status: int, payload: dict[str, Any], event: Any, headers: Mapping[str, str] | None
 ) -> dict[str, Any]:
-    import json
-
     own = {"Content-Type": JSON, "Vary": "Accept"}
     return build_response(
         detect_integration(event),
@@ -441,8 +439,6 @@ class ProtobufCodec:
         return response
 
     def _to_json(self, message: Message) -> str:
-        import json
-
         from google.protobuf import json_format
 
         if self._include_defaults:
@@ -531,7 +527,6 @@ class ProtobufCodec:
                 message_type=name,
                 reason="empty",
             )
-        import json
 
         from google.protobuf import json_format
 
@@ -589,8 +584,6 @@ def _headers_size(headers: Mapping[str, str]) -> int:
 
 
 def _check_size(response: dict[str, Any], limit: int, integration: str, media_type: str) -> None:
-    import json
-
     size = len(json.dumps(response, separators=(",", ":")).encode("utf-8"))
     if size > limit:
         where = "an ALB target's" if integration == "alb" else "Lambda's synchronous"

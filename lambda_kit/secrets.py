@@ -35,11 +35,15 @@ Example:
 
 from __future__ import annotations
 
-import _thread
-import os
+import functools
+import json
+import logging
+import threading
 import time
 
-TYPE_CHECKING = False  # typing costs ~10 ms to import; annotations need none of it
+from lambda_kit._util import is_coroutine_function, lazy_exports, random_unit
+
+TYPE_CHECKING = False  # typing is not preloaded by the runtime (docs/internals.md)
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, ParamSpec, TypeVar
@@ -69,14 +73,8 @@ TTL_JITTER = 0.1
 BACKOFF_CAP = 30.0
 """Longest wait, in seconds, between two fetch attempts after consecutive failures."""
 
-_BACKENDS = ("sdk", "extension")
 _INF = float("inf")
 _UNPARSED: Any = object()  # marks an entry whose JSON has not been parsed yet
-
-
-def _random() -> float:
-    """A uniform float in [0, 1) without importing ``random`` (os.urandom is a syscall)."""
-    return int.from_bytes(os.urandom(7), "big") / 72057594037927936.0  # 2**56
 
 
 class _Entry:
@@ -113,29 +111,6 @@ class _Entry:
         return f"<cached value, version {self.version_id!r}>"
 
 
-def _positive(value: float) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < _INF
-
-
-def _non_negative(value: float) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < _INF
-
-
-def _resolve_seconds(setting: str, explicit: float | _Unset, default: float, *, allow_zero: bool) -> float:
-    from lambda_kit._config import parse_float, resolve
-
-    check = _non_negative if allow_zero else _positive
-    valid = "a finite number of seconds >= 0" if allow_zero else "a finite number of seconds > 0"
-    return float(resolve(setting, explicit, default, parse_float, check=check, valid=valid))
-
-
-def _parse_backend(raw: str) -> str:
-    name = raw.strip().lower()
-    if name not in _BACKENDS:
-        raise ValueError(f"unknown backend {raw.strip()!r}")
-    return name
-
-
 class _Cached:
     """The cache, refresh and stale-if-error machinery shared by Secret and Parameter."""
 
@@ -168,24 +143,35 @@ class _Cached:
         client: Any,
         backend: Backend | str | None,
     ) -> None:
-        from lambda_kit._config import UNSET, resolve
+        from lambda_kit._config import UNSET, choice, resolve, seconds
         from lambda_kit.exceptions import ConfigurationError
 
-        self._ttl = _resolve_seconds("secrets_ttl", ttl, DEFAULT_TTL, allow_zero=False)
-        self._max_stale = _resolve_seconds("secrets_max_stale", max_stale, DEFAULT_MAX_STALE, allow_zero=True)
-        self._min_interval = _resolve_seconds(
-            "secrets_min_refresh_interval",
-            min_refresh_interval,
-            DEFAULT_MIN_REFRESH_INTERVAL,
-            allow_zero=True,
+        self._ttl = float(resolve("secrets_ttl", ttl, DEFAULT_TTL, seconds(), argument="ttl"))
+        self._max_stale = float(
+            resolve(
+                "secrets_max_stale",
+                max_stale,
+                DEFAULT_MAX_STALE,
+                seconds(allow_zero=True),
+                argument="max_stale",
+            )
+        )
+        self._min_interval = float(
+            resolve(
+                "secrets_min_refresh_interval",
+                min_refresh_interval,
+                DEFAULT_MIN_REFRESH_INTERVAL,
+                seconds(allow_zero=True),
+                argument="min_refresh_interval",
+            )
         )
         if backend is None or isinstance(backend, str):
             chosen: Backend | str = resolve(
                 "secrets_backend",
                 UNSET if backend is None else backend,
                 "sdk",
-                _parse_backend,
-                check=lambda name: name in _BACKENDS,
+                choice("sdk", "extension"),
+                argument="backend",
                 valid="'sdk', 'extension' or a Backend object",
             )
         else:
@@ -198,7 +184,7 @@ class _Cached:
         self._backend: Backend | str = chosen
         self._client = client
         self._entry: _Entry | None = None
-        self._lock = _thread.allocate_lock()  # threading.Lock, without importing threading
+        self._lock = threading.Lock()
         self._retry_at = -_INF
         self._last_forced = -_INF
         self._forced_seq = 0  # forced fetches started so far (see _Entry.forced_seq)
@@ -328,9 +314,6 @@ class _Cached:
                 "refetch_on() takes one or more exception classes, "
                 "e.g. @secret.refetch_on(psycopg.OperationalError)."
             )
-        import functools
-
-        from lambda_kit._util import is_coroutine_function
 
         def decorate(func: Callable[P, R]) -> Callable[P, R]:
             if is_coroutine_function(func):
@@ -463,7 +446,7 @@ class _Cached:
                 same = entry is not None and not entry.restored and entry.version_id == version_id
                 if same and entry is not None and entry.value == value:
                     parsed = entry.parsed  # same version: JSON stays parsed once per version
-                expires = now + self._ttl * (1.0 - TTL_JITTER * _random())
+                expires = now + self._ttl * (1.0 - TTL_JITTER * random_unit())
                 fresh = _Entry(
                     value,
                     version_id,
@@ -491,7 +474,7 @@ class _Cached:
         self._failure = failure
         base = max(self._min_interval, 0.1)
         delay = min(BACKOFF_CAP, base * 2.0 ** min(self._failures - 1, 30))
-        self._retry_at = _monotonic() + delay * (0.5 + 0.5 * _random())  # "equal jitter"
+        self._retry_at = _monotonic() + delay * (0.5 + 0.5 * random_unit())  # "equal jitter"
         return self._fallback(entry, _monotonic())
 
     def _fallback(self, entry: _Entry | None, now: float) -> _Entry:
@@ -525,8 +508,6 @@ class _Cached:
         ) from failure
 
     def _warn_stale(self, entry: _Entry, now: float, code: str) -> None:
-        import logging  # lazily: logging is not imported by `import lambda_kit.secrets`
-
         logging.getLogger("lambda_kit.secrets").warning(
             "Refreshing %s failed (%s); serving the cached version %s (fetched %.0f s ago) for up "
             "to %g s after its TTL ends (max_stale).",
@@ -809,8 +790,6 @@ def _load_json(entry: _Entry) -> tuple[bool, Any]:
     either: JSONDecodeError keeps the whole document in ``.doc`` and
     UnicodeDecodeError the whole value in ``.object``.
     """
-    import json
-
     try:
         return True, json.loads(
             entry.value.decode("utf-8") if isinstance(entry.value, bytes) else entry.value
@@ -854,17 +833,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    source = _LAZY.get(name)
-    if source is None:
-        raise AttributeError(f"module 'lambda_kit.secrets' has no attribute {name!r}")
-    value = getattr(__import__(source, fromlist=[name]), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 if TYPE_CHECKING:

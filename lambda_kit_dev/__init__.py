@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+from lambda_kit._util import lazy_exports
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lambda_kit_dev.emulator import Emulator, ImportTiming, Invocation, Report
@@ -49,16 +51,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'lambda_kit_dev' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -477,3 +477,53 @@ def test_all_is_pinned() -> None:
     assert aws.__all__ == ["ClientCache", "clear", "client", "default_config", "warm"]
     for name in aws.__all__:
         assert callable(getattr(aws, name))
+
+
+@pytest.mark.parametrize(
+    ("config", "argument"),
+    [
+        ({"connect_timeout": 0}, "connect_timeout"),
+        ({"read_timeout": -1}, "read_timeout"),
+        ({"read_timeout": True}, "read_timeout"),
+        ({"connect_timeout": float("nan")}, "connect_timeout"),
+    ],
+    ids=["connect_timeout", "read_timeout", "read_timeout-bool", "connect_timeout-nan"],
+)
+def test_an_invalid_timeout_is_named_by_its_argument(
+    cache: aws.ClientCache, config: dict[str, Any], argument: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"^Invalid {argument}=") as caught:
+        cache.client("sqs", **config)
+    assert caught.value.context["argument"] == argument
+    with pytest.raises(ConfigurationError, match=f"^Invalid {argument}=") as caught:
+        aws.ClientCache(**config)
+    assert caught.value.context["argument"] == argument
+    assert len(cache) == 0
+
+
+def test_none_timeouts_are_botocores_defaults(cache: aws.ClientCache) -> None:
+    assert aws.ClientCache(connect_timeout=None, read_timeout=None) is not None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"region": "eu-west-1", "region_name": "us-east-1"}, "region_name"),
+        ({"user_agent_extra": [object.__new__(Unhashable)]}, "user_agent_extra"),
+    ],
+    ids=["region_name", "unhashable"],
+)
+def test_client_errors_name_the_argument(
+    cache: aws.ClientCache, kwargs: dict[str, Any], argument: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=argument) as caught:
+        cache.client("sqs", **kwargs)
+    assert caught.value.context["argument"] == argument
+
+
+@pytest.mark.parametrize("variable", ["LAMBDA_KIT_AWS_CONNECT_TIMEOUT", "LAMBDA_KIT_AWS_READ_TIMEOUT"])
+def test_an_invalid_timeout_variable_is_named(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    monkeypatch.setenv(variable, "0")
+    with pytest.raises(ConfigurationError, match=f"^Invalid {variable}='0'") as caught:
+        aws.default_config()
+    assert caught.value.context["variable"] == variable

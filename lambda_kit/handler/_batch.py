@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
+import traceback
+from decimal import Decimal
 
 from lambda_kit import lifecycle
 from lambda_kit.exceptions import BatchError, EventShapeError
@@ -72,8 +75,6 @@ def _log_failure(kind: str, shown_id: str, error: BaseException) -> None:
     than as ``exc_info``; if a handler fails all the same, the record is still
     reported failed.
     """
-    import logging
-
     logger = logging.getLogger("lambda_kit.handler")
     if not logger.isEnabledFor(logging.WARNING):
         return
@@ -101,8 +102,6 @@ def _log_failure(kind: str, shown_id: str, error: BaseException) -> None:
 
 
 def _traceback_text(error: BaseException) -> str | None:
-    import traceback
-
     try:
         return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip("\n")
     except Exception:  # (a RecursionError of a pathological chain, say): the reason says enough
@@ -279,8 +278,6 @@ def _decode_binary_attributes(value: Any) -> Any:
 
 def _plain(value: Any) -> Any:
     """Decimals from DynamoDB as int when integral (JSON numbers), sets as lists."""
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else value
     if isinstance(value, dict):

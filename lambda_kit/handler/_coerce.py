@@ -52,8 +52,11 @@ repeats the rejected value.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
+from decimal import Decimal
+from math import isfinite
 
 from lambda_kit.exceptions import ConfigurationError, InputValidationError
 
@@ -205,8 +208,6 @@ def _int_text() -> Callable[[str], int]:
 
 
 def _float_text() -> Callable[[str], float]:
-    from math import isfinite
-
     match = re.compile(_NUMBER).fullmatch
 
     def parse_float(text: str) -> float:
@@ -228,8 +229,6 @@ def _parse_bool(text: str) -> bool:
 
 
 def _decimal_text() -> Callable[[str], Any]:
-    from decimal import Decimal
-
     match = re.compile(_NUMBER).fullmatch
 
     def parse_decimal(text: str) -> Any:
@@ -338,8 +337,6 @@ def _bytes_text(text: str) -> bytes:
 
 
 def _text_for_class(tp: type) -> TextParser | None:
-    import enum
-
     if issubclass(tp, enum.Enum):
         _, from_text, expected = _enum_choices(tp)
         return from_text, expected, "enum"
@@ -547,8 +544,6 @@ def _choices(
 
 
 def _enum_choices(tp: Any) -> tuple[Callable[[Any], Any], Callable[[str], Any], str]:
-    import enum
-
     members = list(tp.__members__.values())  # aliases and named Flag combinations too
     flag = None
     if issubclass(tp, enum.Flag):  # a Flag's values are ints (the class is refused otherwise)
@@ -569,7 +564,6 @@ def _enum_choices(tp: Any) -> tuple[Callable[[Any], Any], Callable[[str], Any], 
 
 
 def _literal_choices(tp: Any) -> tuple[Callable[[Any], Any], Callable[[str], Any], str]:
-    import enum
     import typing
 
     values = typing.get_args(tp)
@@ -640,8 +634,6 @@ def _checker(tp: Any, memo: Memo) -> Check | None:
         return _union_check(args, memo)
     if not isinstance(tp, type):
         return None
-    import enum
-
     if issubclass(tp, enum.Enum):
         from_json, _, expected = _enum_choices(tp)
         return _choice_check(from_json, expected, "enum")
@@ -673,12 +665,8 @@ def _recursive(tp: Any, memo: Memo, build: Callable[[], Check | None]) -> Check 
 
 
 def _float_check() -> Check:
-    from math import isfinite
-
     def check_float(value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            from decimal import Decimal
-
             if isinstance(value, Decimal) and value.is_finite():
                 return value
             raise _fail(f"expected a number, got {_type_name(value)}", "float_type")
@@ -1074,9 +1062,7 @@ def to_jsonable(value: Any) -> Any:
 
 
 def _default(value: Any) -> Any:
-    import enum
     import sys
-    from decimal import Decimal
 
     if isinstance(value, Decimal):
         if not value.is_finite():  # NaN, sNaN, Infinity: null, as for floats

@@ -24,6 +24,7 @@ wrong. The commonest request (a JSON body in, a model out) takes
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 from lambda_kit import lifecycle
@@ -545,8 +546,6 @@ class _HTTPApp:
                 message = _message(error) or exc_type.__name__
                 return self.problem(request, integration, code, message, {"error": exc_type.__name__})
         request_id = lifecycle.current_request_id() or "-"
-        import logging
-
         logging.getLogger("lambda_kit.handler").exception(
             "Unhandled %s in HTTP handler (request %s)", type(error).__name__, request_id, exc_info=error
         )

@@ -9,12 +9,14 @@ outermost, which is what every adapter's ``middleware=`` argument does::
 
 Two ship here: :func:`request_id_logging` (every log record of the invocation carries
 ``aws_request_id``) and :func:`timeout_guard` (a warning while there is still time to
-flush). Both import ``logging`` / ``threading`` on first use only.
+flush).
 """
 
 from __future__ import annotations
 
-import _thread  # not threading: `import lambda_kit.handler` must not load it (tests/test_imports.py)
+import functools
+import logging
+import threading
 
 from lambda_kit import lifecycle
 
@@ -45,7 +47,7 @@ def compose(handler: H, middleware: Sequence[Middleware] = ()) -> H:
 
 
 _logging_installed = False
-_logging_lock = _thread.allocate_lock()
+_logging_lock = threading.Lock()
 
 
 def request_id_logging(handler: H) -> H:
@@ -55,9 +57,6 @@ def request_id_logging(handler: H) -> H:
     :func:`lambda_kit.lifecycle.current_request_id`, for JSON formatters and filters.
     """
     global _logging_installed
-    import functools
-    import logging
-
     with _logging_lock:
         if not _logging_installed:
             previous = logging.getLogRecordFactory()
@@ -81,35 +80,35 @@ def request_id_logging(handler: H) -> H:
     return wrapper  # type: ignore[return-value]  # same signature
 
 
-def timeout_guard(margin_s: float = 0.5) -> Middleware:
-    """Middleware: log a warning when an invocation is ``margin_s`` from its timeout.
+def timeout_guard(margin: float = 0.5) -> Middleware:
+    """Middleware: log a warning when an invocation is ``margin`` seconds from its timeout.
 
     Python cannot safely interrupt a running handler, so the guard warns (with the
     request id) while there is still time to flush logs and metrics; pair it with
     deadline-aware clients such as :class:`lambda_kit.http.Session`.
 
-    Raises:
-        ConfigurationError: ``margin_s`` is negative or not a number.
-    """
-    if not margin_s >= 0:
-        from lambda_kit.exceptions import ConfigurationError
+    Args:
+        margin: Seconds before the timeout at which to warn (a finite number >= 0).
 
-        raise ConfigurationError(
-            f"Invalid margin_s={margin_s}; expected a number of seconds >= 0.", setting="margin_s"
-        )
+    Raises:
+        ConfigurationError: ``margin`` is negative, not finite or not a number.
+
+    Example:
+        >>> guard = timeout_guard(margin=0.5)
+    """
+    from lambda_kit._config import seconds
+
+    seconds(allow_zero=True).validate("margin", margin)
 
     def middleware(handler: Handler) -> Handler:
-        import functools
-        import threading
-
         @functools.wraps(handler)
         def wrapper(event: Any, context: Any) -> Any:
             remaining = getattr(context, "get_remaining_time_in_millis", None)
             timer = None
             if callable(remaining):
                 request_id = getattr(context, "aws_request_id", "-")
-                delay = max(0.0, remaining() / 1000.0 - margin_s)
-                timer = threading.Timer(delay, _warn_timeout, args=(request_id, margin_s))
+                delay = max(0.0, remaining() / 1000.0 - margin)
+                timer = threading.Timer(delay, _warn_timeout, args=(request_id, margin))
                 timer.daemon = True
                 timer.start()
             try:
@@ -123,9 +122,7 @@ def timeout_guard(margin_s: float = 0.5) -> Middleware:
     return middleware
 
 
-def _warn_timeout(request_id: str, margin_s: float) -> None:
-    import logging
-
+def _warn_timeout(request_id: str, margin: float) -> None:
     logging.getLogger("lambda_kit.handler").warning(
-        "Invocation %s is within %.2f s of its timeout and still running", request_id, margin_s
+        "Invocation %s is within %.2f s of its timeout and still running", request_id, margin
     )

@@ -21,6 +21,7 @@ import time
 import uuid
 
 from lambda_kit import lifecycle
+from lambda_kit._util import lazy_exports
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,15 +42,14 @@ __all__ = [
     "simulate_snapshot",
 ]
 
-_METRICS_NAMES = frozenset({"CapturedMetrics", "MetricRecord", "capture_metrics", "metrics_capture"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _METRICS_NAMES:  # loaded on first use (the fixture imports pytest)
-        from lambda_kit.testing import _metrics
-
-        return getattr(_metrics, name)
-    raise AttributeError(f"module 'lambda_kit.testing' has no attribute {name!r}")
+# Loaded on first use (the fixture imports pytest).
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    dict.fromkeys(
+        ("CapturedMetrics", "MetricRecord", "capture_metrics", "metrics_capture"),
+        "lambda_kit.testing._metrics",
+    ),
+)
 
 
 class FakeContext:

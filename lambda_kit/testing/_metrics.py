@@ -24,6 +24,7 @@ import json
 import sys
 
 from lambda_kit import _emf
+from lambda_kit._util import lazy_exports
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -191,10 +192,5 @@ def _make_fixture() -> Any:
     return pytest.fixture(name="metrics_capture")(_metrics_capture)
 
 
-def __getattr__(name: str) -> Any:
-    # The fixture is built on first access, so importing this module never imports pytest.
-    if name == "metrics_capture":
-        fixture = _make_fixture()
-        globals()[name] = fixture
-        return fixture
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The fixture is built on first access, so importing this module never imports pytest.
+__getattr__, __dir__ = lazy_exports(__name__, {"metrics_capture": _make_fixture})

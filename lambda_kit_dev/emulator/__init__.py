@@ -27,6 +27,8 @@ statistics, an import profile and a throttling projection on top of it.
 
 from __future__ import annotations
 
+from lambda_kit._util import lazy_exports
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lambda_kit_dev.emulator._emulator import Emulator
@@ -42,16 +44,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'lambda_kit_dev.emulator' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

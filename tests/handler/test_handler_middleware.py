@@ -117,7 +117,7 @@ def test_request_id_logging_keeps_the_handler_and_marks_the_invocation() -> None
 
 @pytest.mark.parametrize("margin", [-0.1, float("nan")])
 def test_timeout_guard_refuses_a_negative_or_nan_margin(margin: float) -> None:
-    with pytest.raises(ConfigurationError, match="margin_s"):
+    with pytest.raises(ConfigurationError, match=r"^Invalid margin="):
         timeout_guard(margin)
 
 
@@ -136,3 +136,17 @@ def test_middleware_from_the_package_and_the_module_are_the_same() -> None:
     assert compose is _middleware.compose
     assert request_id_logging is _middleware.request_id_logging
     assert timeout_guard is _middleware.timeout_guard
+
+
+@pytest.mark.parametrize("margin", [-0.1, float("nan"), float("inf"), True, "1"], ids=repr)
+def test_timeout_guard_names_its_argument(margin: Any) -> None:
+    with pytest.raises(ConfigurationError, match=r"^Invalid margin=") as caught:
+        timeout_guard(margin=margin)
+    assert caught.value.context["argument"] == "margin"
+    assert caught.value.context["value"] is margin
+
+
+def test_timeout_guard_takes_margin_by_keyword_and_zero() -> None:
+    assert timeout_guard(margin=0)(lambda event, context: event)({"x": 1}, FakeContext(timeout_s=5.0)) == {
+        "x": 1
+    }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_kit.exceptions import ConfigurationError, InvalidDimensionError
+from lambda_kit.exceptions import ConfigurationError, InvalidDimensionError, MetricsError
 from lambda_kit.metrics import DEFAULT_NAMESPACE, Metrics
 
 
@@ -152,3 +152,31 @@ def test_with_no_variable_set_init_never_loads_the_configuration_machinery() -> 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["-", "orders True"]  # a variable set: read as before
+
+
+# Each setting of Metrics read from the environment: (argument, its variables in order).
+METRICS_SETTINGS = [
+    ("namespace", ["LAMBDA_KIT_METRICS_NAMESPACE", "AWS_EMF_NAMESPACE", "POWERTOOLS_METRICS_NAMESPACE"]),
+    ("service", ["LAMBDA_KIT_SERVICE_NAME", "AWS_EMF_SERVICE_NAME", "POWERTOOLS_SERVICE_NAME"]),
+    ("function_name", ["LAMBDA_KIT_METRICS_FUNCTION_NAME", "POWERTOOLS_METRICS_FUNCTION_NAME"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("argument", "variable"),
+    [(argument, variable) for argument, variables in METRICS_SETTINGS for variable in variables],
+)
+def test_an_invalid_variable_names_the_variable_and_the_argument(
+    monkeypatch: pytest.MonkeyPatch, argument: str, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "AWS/bad namé")
+    with pytest.raises(ConfigurationError, match=f"^Invalid {variable}='AWS/bad namé': ") as info:
+        Metrics()
+    assert info.value.context["variable"] == variable
+    assert info.value.context["argument"] == argument
+
+
+@pytest.mark.parametrize(("argument", "variables"), METRICS_SETTINGS, ids=[s[0] for s in METRICS_SETTINGS])
+def test_an_invalid_argument_is_named_in_the_message(argument: str, variables: list[str]) -> None:
+    with pytest.raises(MetricsError, match=f"'{argument}'|{argument} "):
+        Metrics(**{argument: "AWS/bad namé" if argument == "namespace" else " "})

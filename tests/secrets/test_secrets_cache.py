@@ -93,7 +93,7 @@ def test_the_ttl_expires_with_jitter_and_refetches_once(
 ) -> None:
     name = unique()
     sm.create_secret(Name=name, SecretString="ttl-value")
-    monkeypatch.setattr(secrets, "_random", lambda: 0.5)  # the jitter takes 5 % off the TTL
+    monkeypatch.setattr(secrets, "random_unit", lambda: 0.5)  # the jitter takes 5 % off the TTL
     secret = Secret(name, client=client, ttl=100).prefetch()
 
     clock.advance(94.9)
@@ -105,7 +105,7 @@ def test_the_ttl_expires_with_jitter_and_refetches_once(
 
 
 def test_jitter_spreads_expiry_over_the_last_tenth_of_the_ttl() -> None:
-    draws = [secrets._random() for _ in range(2000)]
+    draws = [secrets.random_unit() for _ in range(2000)]
     assert all(0.0 <= draw < 1.0 for draw in draws)
     assert min(draws) < 0.05
     assert max(draws) > 0.95
@@ -255,7 +255,7 @@ def test_throttling_backs_off_with_jitter_and_a_bound(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     draws = iter([0.0, 1.0, 0.0] * 100)
-    monkeypatch.setattr(secrets, "_random", lambda: next(draws))
+    monkeypatch.setattr(secrets, "random_unit", lambda: next(draws))
     name = unique()
     sm.create_secret(Name=name, SecretString="cached-before-throttling")
     secret = Secret(name, ttl=1, max_stale=10_000, min_refresh_interval=1).prefetch()

@@ -248,3 +248,76 @@ def test_imports_run_one_way_from_secrets_down_to_lifecycle() -> None:
                     pending.append(imported)
         upward = sorted(reachable & set(ONE_WAY[index:]))
         assert not upward, f"{module} reaches {upward}"
+
+
+# Every numeric setting of Secret and Parameter: (argument, a valid value, its variable,
+# an invalid value that is a number).
+CACHE_SETTINGS = [
+    ("ttl", 60.0, "LAMBDA_KIT_SECRETS_TTL", 0),
+    ("max_stale", 0.0, "LAMBDA_KIT_SECRETS_MAX_STALE", -1),
+    ("min_refresh_interval", 0.0, "LAMBDA_KIT_SECRETS_MIN_REFRESH_INTERVAL", -0.5),
+]
+CACHE_NAMES = [setting[0] for setting in CACHE_SETTINGS]
+
+
+@pytest.mark.parametrize("kind", [Secret, Parameter])
+@pytest.mark.parametrize(("argument", "good", "variable", "bad"), CACHE_SETTINGS, ids=CACHE_NAMES)
+def test_an_invalid_setting_is_named_by_its_argument(
+    kind: type[Secret], argument: str, good: float, variable: str, bad: float
+) -> None:
+    kind("db", **{argument: good})
+    with pytest.raises(ConfigurationError) as caught:
+        kind("db", **{argument: bad})
+
+    assert str(caught.value).startswith(f"Invalid {argument}={bad!r}; expected ")
+    assert "secrets_" not in str(caught.value)
+    assert caught.value.context["argument"] == argument
+    assert caught.value.context["value"] == bad
+
+
+@pytest.mark.parametrize("value", [True, float("nan"), float("inf")], ids=["bool", "nan", "inf"])
+@pytest.mark.parametrize(("argument", "good", "variable", "bad"), CACHE_SETTINGS, ids=CACHE_NAMES)
+def test_bools_and_non_finite_values_are_refused(
+    argument: str, good: float, variable: str, bad: float, value: float
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"^Invalid {argument}=") as caught:
+        Secret("db", **{argument: value})
+    assert caught.value.context["argument"] == argument
+
+
+@pytest.mark.parametrize(("argument", "good", "variable", "bad"), CACHE_SETTINGS, ids=CACHE_NAMES)
+def test_an_invalid_variable_is_named_by_the_variable(
+    monkeypatch: pytest.MonkeyPatch, argument: str, good: float, variable: str, bad: float
+) -> None:
+    monkeypatch.setenv(variable, str(bad))
+    with pytest.raises(ConfigurationError, match=f"^Invalid {variable}=") as caught:
+        Parameter("/p")
+    assert caught.value.context["variable"] == variable
+    assert caught.value.context["argument"] == argument
+
+
+def test_an_invalid_backend_is_named_by_its_argument() -> None:
+    with pytest.raises(
+        ConfigurationError, match=r"^Invalid backend='carrier-pigeon'; expected 'sdk'"
+    ) as caught:
+        Secret("db", backend="carrier-pigeon")
+    assert caught.value.context["argument"] == "backend"
+    assert caught.value.context["setting"] == "secrets_backend"
+
+
+@pytest.mark.parametrize(
+    ("make", "argument"),
+    [
+        (lambda: SdkBackend(connect_timeout=0), "connect_timeout"),
+        (lambda: SdkBackend(read_timeout=3600), "read_timeout"),
+        (lambda: SdkBackend(read_timeout=True), "read_timeout"),
+        (lambda: secrets.ExtensionBackend(port=2773, timeout=60), "timeout"),
+        (lambda: secrets.ExtensionBackend(port=0), "port"),
+        (lambda: secrets.ExtensionBackend(port=True), "port"),
+    ],
+    ids=["connect_timeout", "read_timeout", "read_timeout-bool", "timeout", "port", "port-bool"],
+)
+def test_backend_arguments_are_named_as_typed(make: Any, argument: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"^Invalid {argument}=") as caught:
+        make()
+    assert caught.value.context["argument"] == argument
