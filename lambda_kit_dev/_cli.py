@@ -144,10 +144,14 @@ def _parser() -> argparse.ArgumentParser:
     common(invoke)
 
     # -- lambda-kit layer / lambda-kit bundle ------------------------------------------
-    # TO BE WIRED by the coordinator: lambda_kit_dev.layer exposes add_arguments(parser)
-    # and run(args); add its two sub-commands here, for example
-    #     layer.add_arguments(commands.add_parser("layer", help="build a Lambda layer"))
-    # and dispatch to layer.run(args) in main(), where marked.
+    from lambda_kit_dev import layer
+
+    layer.add_arguments(
+        commands.add_parser("layer", help="build a Lambda layer of lambda-kit for a runtime"), "layer"
+    )
+    layer.add_arguments(
+        commands.add_parser("bundle", help="build a function's deployment package for a runtime"), "bundle"
+    )
     return parser
 
 
@@ -155,7 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    # (lambda-kit layer / bundle: dispatch to lambda_kit_dev.layer.run(args) here.)
+    if args.command in ("layer", "bundle"):  # no handler, event or environment of their own
+        from lambda_kit_dev import layer
+
+        return layer.run(args)
     if args.handler is None and args.template is None:
         parser.error("give the handler (MODULE.HANDLER) or a template (--template FILE --function NAME)")
     if args.template is None and (args.function or args.parameter):

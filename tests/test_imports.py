@@ -12,6 +12,7 @@ import pytest
 import lambda_kit
 import lambda_kit_dev
 import lambda_kit_dev.emulator
+import lambda_kit_dev.layer
 import lambda_kit_dev.stand_ins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,7 +202,13 @@ def test_dev_tools_all_is_pinned() -> None:
     assert lambda_kit_dev.stand_ins.__all__ == ["AwsStandIn", "TLSServer"]
 
 
-LAZY_PACKAGES = [lambda_kit, lambda_kit_dev, lambda_kit_dev.emulator, lambda_kit_dev.stand_ins]
+LAZY_PACKAGES = [
+    lambda_kit,
+    lambda_kit_dev,
+    lambda_kit_dev.emulator,
+    lambda_kit_dev.layer,
+    lambda_kit_dev.stand_ins,
+]
 
 
 @pytest.mark.parametrize("package", LAZY_PACKAGES, ids=lambda package: package.__name__)
