@@ -66,7 +66,7 @@ def _git(*args: str) -> str | None:
     return done.stdout.strip()
 
 
-def machine_info(packages: tuple[str, ...] = ("lambda-kit", "awslambdaric")) -> dict[str, Any]:
+def machine_info(packages: tuple[str, ...] = ("lambda-perf-kit", "awslambdaric")) -> dict[str, Any]:
     """Where a result came from: platform, CPU, Python and the packages measured."""
     commit = _git("rev-parse", "--short", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no")

@@ -314,7 +314,7 @@ def main() -> int:
     rounds, calls, import_runs = (3, 200, 3) if args.quick else (9, 2000, 9)
 
     out = Output("bench_handler")
-    info = machine_info(("lambda-kit", "aws-lambda-powertools", "pydantic"))
+    info = machine_info(("lambda-perf-kit", "aws-lambda-powertools", "pydantic"))
     out.line("bench_handler: lambda_kit.handler vs a plain handler (lower bound) vs Powertools")
     for line in machine_lines(info):
         out.line(line)

@@ -48,7 +48,7 @@ TESTS_DIR = REPO_ROOT / "tests"
 OVERHEAD_TARGET = 1.15  # lambda-kit / raw urllib3 PoolManager
 SPEEDUP_TARGET = 20.0  # new connection per request / lambda-kit
 IMPORT_TARGET_MS = 2.0
-PACKAGES = ("lambda-kit", "urllib3", "requests", "boto3", "botocore", "moto", "cryptography")
+PACKAGES = ("lambda-perf-kit", "urllib3", "requests", "boto3", "botocore", "moto", "cryptography")
 
 
 # -- the servers, in a child process ----------------------------------------------------

@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds, batch, starts = (3, 200, 3) if args.quick else (15, 1000, 15)
 
     out = Output(NAME)
-    info = machine_info(("lambda-kit", "aws-lambda-powertools", "aws-embedded-metrics"))
+    info = machine_info(("lambda-perf-kit", "aws-lambda-powertools", "aws-embedded-metrics"))
     out.line(f"{NAME}: EMF metrics per invocation and at import")
     for text in machine_lines(info):
         out.line(text)

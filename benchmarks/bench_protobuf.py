@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds, batch, cold_runs = (3, 200, 3) if args.quick else (25, 2000, 9)
 
     out = Output(NAME)
-    info = machine_info(("lambda-kit", "protobuf", "grpcio-tools"))
+    info = machine_info(("lambda-perf-kit", "protobuf", "grpcio-tools"))
     out.line(f"{NAME}: protobuf responses ({'quick' if args.quick else 'full'} run)")
     for line in machine_lines(info):
         out.line(line)

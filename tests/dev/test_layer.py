@@ -357,10 +357,10 @@ def test_an_installed_distribution_is_ours_only_with_our_extras(
     from lambda_kit_dev.layer import _project
 
     impostor = tmp_path / "impostor"
-    _fake_distribution(impostor, "lambda-perf-kit", ["Summary: a tool to package Python code for AWS Lambda"])
+    _fake_distribution(impostor, "lambda-kit", ["Summary: a tool to package Python code for AWS Lambda"])
     monkeypatch.syspath_prepend(str(impostor))
     found = _project._from_metadata(ROOT / "lambda_kit")
-    assert found.name == "lambda-kit"  # the impostor has no pydantic extra: this checkout's install answers
+    assert found.name == "lambda-perf-kit"  # the impostor has no pydantic extra: this checkout's install answers
     broken = tmp_path / "broken"
     _fake_distribution(
         broken,
