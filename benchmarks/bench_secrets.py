@@ -39,7 +39,14 @@ TARGET_VALUE_US = 0.5
 TARGET_VS_POWERTOOLS = 3.0
 TARGET_VS_CACHING = 15.0
 TARGET_IMPORT_MS = 2.0
-PACKAGES = ("lambda-perf-kit", "aws-lambda-powertools", "aws-secretsmanager-caching", "boto3", "botocore", "moto")
+PACKAGES = (
+    "lambda-perf-kit",
+    "aws-lambda-powertools",
+    "aws-secretsmanager-caching",
+    "boto3",
+    "botocore",
+    "moto",
+)
 
 
 def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -41,13 +41,13 @@ if TYPE_CHECKING:
     from lambda_kit_dev.layer._wheels import RUNTIME_PACKAGES
 
 __all__ = [
+    "LAMBDA_LIMITS",
+    "RUNTIME_PACKAGES",
     "BuildError",
     "BuildResult",
     "Interpreter",
-    "LAMBDA_LIMITS",
     "LimitProblem",
     "Limits",
-    "RUNTIME_PACKAGES",
     "Target",
     "add_arguments",
     "build_bundle",

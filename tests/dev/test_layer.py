@@ -360,7 +360,8 @@ def test_an_installed_distribution_is_ours_only_with_our_extras(
     _fake_distribution(impostor, "lambda-kit", ["Summary: a tool to package Python code for AWS Lambda"])
     monkeypatch.syspath_prepend(str(impostor))
     found = _project._from_metadata(ROOT / "lambda_kit")
-    assert found.name == "lambda-perf-kit"  # the impostor has no pydantic extra: this checkout's install answers
+    # The impostor has no pydantic extra: this checkout's install answers.
+    assert found.name == "lambda-perf-kit"
     broken = tmp_path / "broken"
     _fake_distribution(
         broken,
@@ -940,13 +941,13 @@ def test_the_builder_is_a_lambda_kit_error_and_imports_lazily() -> None:
     import lambda_kit_dev.layer
 
     assert lambda_kit_dev.layer.__all__ == [
+        "LAMBDA_LIMITS",
+        "RUNTIME_PACKAGES",
         "BuildError",
         "BuildResult",
         "Interpreter",
-        "LAMBDA_LIMITS",
         "LimitProblem",
         "Limits",
-        "RUNTIME_PACKAGES",
         "Target",
         "add_arguments",
         "build_bundle",
