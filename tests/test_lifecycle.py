@@ -849,24 +849,6 @@ def test_a_warm_budget_of_zero_turns_rewarming_off(monkeypatch: pytest.MonkeyPat
 # -- issue 12: one SnapStart story --------------------------------------------------------
 
 
-def test_all_is_pinned() -> None:
-    assert lifecycle.__all__ == [
-        "InvocationToken",
-        "current_request_id",
-        "end_invocation",
-        "is_cold_start",
-        "on_after_restore",
-        "on_before_snapshot",
-        "remaining_time",
-        "restore_generation",
-        "start_invocation",
-        "start_invocation_for",
-        "track_invocations",
-    ]
-    for name in lifecycle.__all__:
-        assert getattr(lifecycle, name) is not None
-
-
 def test_tracking_a_resource_registers_the_dispatchers(snapstart_runtime: FakeSnapshotRestore) -> None:
     # A function that only keeps a client or a secret at module scope: no hook, no decorator.
     lifecycle._track(FakeResource())

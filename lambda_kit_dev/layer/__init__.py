@@ -31,6 +31,8 @@ build/layer.zip`` and ``lambda-kit bundle src --out build/function.zip``.
 
 from __future__ import annotations
 
+from lambda_kit._util import lazy_exports
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lambda_kit_dev.layer._archive import LAMBDA_LIMITS, LimitProblem, Limits, check_limits
@@ -75,16 +77,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'lambda_kit_dev.layer' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
