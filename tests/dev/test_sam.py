@@ -379,10 +379,11 @@ def _tuned_copy(tmp_path: Path, layer: Path | None = None) -> Path:
     example = tmp_path / "examples" / "tuned"
     shutil.copytree(TUNED, example, ignore=shutil.ignore_patterns("__pycache__"))
     target = tmp_path / "build" / "lambda-kit-layer"
-    if layer is None:
-        from conftest import copy_runtime_package
-
-        copy_runtime_package(target / "python")
+    if layer is None:  # the layer the example needs: lambda_kit alone (conftest's modules are not importable)
+        source = TUNED.parents[1] / "lambda_kit"
+        shutil.copytree(
+            source, target / "python" / "lambda_kit", ignore=shutil.ignore_patterns("__pycache__")
+        )
     else:
         shutil.copytree(layer, target)
     return example / "template.yaml"
