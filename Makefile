@@ -5,14 +5,22 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 LINTED := lambda_kit lambda_kit_dev tests examples benchmarks
 
-.PHONY: test lint typecheck docs unit demo bench clean
+# The Pythons the package declares (the Lambda runtimes'). `make test` runs the unit suite
+# under each one this machine has: $(VENV)'s with the coverage gate, the others each in
+# its own .venv-3.X without coverage; a version the machine lacks is reported and skipped.
+PYTHONS     := 3.10 3.11 3.12 3.13
+PYENV_ROOT  ?= $(HOME)/.pyenv
+MAIN_PY     := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+OTHER_PYS   := $(filter-out $(MAIN_PY),$(PYTHONS))
+
+.PHONY: test lint typecheck docs unit unit-all demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-test: lint typecheck docs unit
+test: lint typecheck docs unit unit-all
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
@@ -33,6 +41,24 @@ docs: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+# pyenv's build of 3.X first, then python3.X on PATH (a pyenv shim that cannot run is no Python).
+unit-all:
+	@for v in $(OTHER_PYS); do \
+	    py=""; \
+	    for candidate in $(PYENV_ROOT)/versions/$$v.*/bin/python$$v $$(command -v python$$v); do \
+	        if [ -x "$$candidate" ] && "$$candidate" -c "" 2>/dev/null; then py=$$candidate; break; fi; \
+	    done; \
+	    if [ -z "$$py" ]; then echo "unit-all: no Python $$v on this machine: skipped"; continue; fi; \
+	    echo "unit-all: Python $$v ($$py)"; \
+	    $(MAKE) --no-print-directory .venv-$$v/.installed-dev VERSION_PY="$$py" || exit 1; \
+	    .venv-$$v/bin/pytest -q --no-cov -p no:cacheprovider || exit 1; \
+	done
+
+.venv-%/.installed-dev: pyproject.toml
+	$(VERSION_PY) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
@@ -40,4 +66,4 @@ bench: $(STAMP)
 	for bench in benchmarks/bench_*.py; do $(BIN)/python "$$bench" || exit 1; done
 
 clean:
-	rm -rf $(VENV) .site .mypy_cache .pytest_cache .ruff_cache .coverage
+	rm -rf $(VENV) .venv-3.* .site .mypy_cache .pytest_cache .ruff_cache .coverage

@@ -49,6 +49,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 
 from lambda_kit._emf import (
@@ -105,6 +106,26 @@ def _warn_not_written(what: str, error: BaseException) -> None:
         )
     except Exception:  # noqa: S110 - nowhere left to report to; the handler's outcome wins
         pass
+
+
+def _nested_too_deeply(value: Any) -> bool:
+    """Whether ``value`` nests lists and dicts deeper than the interpreter's recursion limit.
+
+    The limit the property values had on Python 3.11, where ``json.dumps`` counted its
+    levels against ``sys.getrecursionlimit()``; from 3.12 its C encoder counts against
+    the C stack's own, much higher, limit and writes such a value.
+    """
+    limit = sys.getrecursionlimit()
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list, tuple)):
+            if depth > limit:
+                return True
+            pending.extend(
+                (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return False
 
 
 # -- configuration ------------------------------------------------------------------------
@@ -576,6 +597,11 @@ class Metrics:
             )
         try:
             encoded = json.dumps(value, separators=(",", ":"), allow_nan=False)
+            # Each level of nesting writes two brackets: a short value cannot be too deep (the
+            # first test spares the usual short property the call; no limit is below 100).
+            size = len(encoded)
+            if size > 200 and size > 2 * sys.getrecursionlimit() and _nested_too_deeply(value):
+                raise RecursionError(f"nested deeper than {sys.getrecursionlimit()} levels")
         except (TypeError, ValueError, RecursionError) as error:  # RecursionError: nested too deeply
             from lambda_kit.exceptions import InvalidPropertyError
 

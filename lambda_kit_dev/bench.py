@@ -457,6 +457,10 @@ def summarise(
 _NOT_THE_HANDLERS = ("awslambdaric", "site", "runpy", "encodings", "simplejson", "sitecustomize")
 
 
+def _is_runtime_client(name: str) -> bool:
+    return name == "awslambdaric" or name.startswith("awslambdaric.")
+
+
 def heaviest_imports(timings: Sequence[ImportTiming], handler: str, limit: int = 10) -> list[ImportTiming]:
     """The ``limit`` imports of the handler's code with the largest cumulative time.
 
@@ -464,11 +468,16 @@ def heaviest_imports(timings: Sequence[ImportTiming], handler: str, limit: int =
     Left out, with everything they imported: the interpreter's start-up (what
     finished before ``site``), the runtime client (``awslambdaric``, ``runpy``,
     ``simplejson``, ``encodings``), the emulator's bootstrap (``sitecustomize``) and
-    the handler module itself, which contains everything it imports.
+    the handler module itself, which contains everything it imports. What the runtime
+    client loads at the top level between its own modules is its own too: on the
+    python3.12 and later runtimes it imports ``concurrent.futures`` (to poll for events
+    on a thread) after ``awslambdaric.bootstrap`` and before the handler.
     """
     own = handler.rpartition(".")[0]
     sites = [i for i, t in enumerate(timings) if t.module == "site" and t.depth == 0]
     after_startup = timings[sites[-1] + 1 :] if sites else timings
+    runtime = [i for i, t in enumerate(after_startup) if t.depth == 0 and _is_runtime_client(t.module)]
+    after_startup = after_startup[runtime[-1] + 1 :] if runtime else after_startup
     kept: list[ImportTiming] = []
     parents: list[tuple[int, bool]] = []  # (depth, excluded) of the enclosing imports
     for timing in reversed(after_startup):  # this way a parent comes before its children

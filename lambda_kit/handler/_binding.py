@@ -244,6 +244,23 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
+def _without_implicit_optional(tp: Any) -> Any:
+    """``Annotated[X, m]`` out of the ``Optional[Annotated[X, m]]`` Python 3.10 makes of ``= None``.
+
+    Python 3.10's ``get_type_hints`` wraps the hint of a parameter that defaults to ``None``
+    in ``Optional``, which hides an ``Annotated`` marker (``Query()``, ``Header()``); 3.11
+    dropped that. The ``Annotated`` alone is what the signature says on every version.
+    """
+    import typing
+
+    args = typing.get_args(tp)
+    if len(args) == 2 and type(None) in args:
+        inner = args[0] if args[1] is type(None) else args[1]
+        if typing.get_origin(inner) is typing.Annotated:
+            return inner
+    return tp
+
+
 class Param:
     """One parameter of a core function: where its value comes from, and how it is read."""
 
@@ -325,6 +342,8 @@ def parameters(
     params: list[Param] = []
     for name in names:
         hint = hints.get(name, typing.Any)
+        if name in defaults and defaults[name] is None:
+            hint = _without_implicit_optional(hint)
         marker = None
         if typing.get_origin(hint) is typing.Annotated:
             args = typing.get_args(hint)

@@ -579,7 +579,32 @@ def _hints(tp: Any, *, extras: bool = False) -> dict[str, Any]:
     try:
         return typing.get_type_hints(tp, include_extras=extras)
     except Exception:  # unresolvable forward references: check nothing rather than fail
-        return {}
+        return _hints_one_by_one(tp)
+
+
+def _hints_one_by_one(tp: Any) -> dict[str, Any]:
+    """The annotations of class ``tp`` evaluated as written, or ``{}`` when one does not resolve.
+
+    What ``get_type_hints`` refuses although every name resolves: on Python 3.10 it rejects
+    ``InitVar[int]`` (not callable, so "not a type"), which postponed annotations then hide
+    from a dataclass; 3.11 accepts it. ``Annotated`` stays (the checks look through it).
+    """
+    import inspect
+    import sys
+
+    hints: dict[str, Any] = {}
+    for base in reversed(getattr(tp, "__mro__", ())):
+        module = sys.modules.get(base.__module__)
+        namespace = dict(vars(module)) if module is not None else {}
+        for name, value in inspect.get_annotations(base).items():
+            if isinstance(value, str):
+                try:
+                    # get_type_hints evaluates the same text with the same namespaces.
+                    value = eval(value, namespace, dict(vars(base)))  # noqa: S307
+                except Exception:
+                    return {}
+            hints[name] = value
+    return hints
 
 
 def _checker(tp: Any, memo: Memo) -> Check | None:

@@ -112,6 +112,22 @@ def test_heaviest_imports_leave_out_startup_and_the_runtime_client() -> None:
     assert [t.module for t in top] == ["requests", "urllib3", "yaml"]
 
 
+def test_heaviest_imports_leave_out_what_the_runtime_client_loads_between_its_modules() -> None:
+    # The python3.12+ runtimes: awslambdaric polls on a thread, imported before the handler.
+    timings = [
+        ImportTiming("site", 50, 7_000, 0),
+        ImportTiming("awslambdaric.bootstrap", 50, 2_000, 0),
+        ImportTiming("heapq", 50, 300, 1),
+        ImportTiming("queue", 50, 700, 0),
+        ImportTiming("concurrent.futures.thread", 50, 900, 0),
+        ImportTiming("awslambdaric.lambda_literals", 50, 90, 0),
+        ImportTiming("heapq", 50, 300, 1),  # the handler's own, after the runtime client's
+        ImportTiming("slow_dependency", 50, 200_000, 0),
+    ]
+    top = heaviest_imports(timings, "app.handler")
+    assert [t.module for t in top] == ["slow_dependency", "heapq"]
+
+
 def test_run_bench_on_an_empty_handler(handlers: Path) -> None:
     calls: list[tuple[str, int, int]] = []
     result = run_bench(

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass, field
+import sys
+from dataclasses import InitVar, dataclass, field
 from decimal import Decimal
-from typing import Any, NotRequired, TypedDict
+from typing import Annotated, Any
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, TypedDict
+else:  # typing's TypedDict learned NotRequired in 3.11: typing_extensions has both before
+    from typing_extensions import NotRequired, TypedDict
 
 import pydantic
 import pytest
@@ -14,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lambda_kit.exceptions import InputValidationError
-from lambda_kit.handler._coerce import converter_for, dumps, kind_of, to_jsonable
+from lambda_kit.handler._coerce import _hints_one_by_one, converter_for, dumps, kind_of, to_jsonable
 
 
 @dataclass
@@ -183,6 +189,36 @@ def test_unresolvable_hints_check_nothing() -> None:
         value: Undefined  # type: ignore[name-defined]  # noqa: F821
 
     assert converter_for(Forward)({"value": object}).value is object
+
+
+def test_hints_get_type_hints_refuses_are_read_one_by_one() -> None:
+    # Python 3.10's get_type_hints refuses a postponed InitVar[int]; every version reads it here.
+    @dataclass
+    class Scaled:
+        value: int
+        factor: InitVar[int]
+        note: Annotated[str, "meta"] = "x"
+
+    hints = _hints_one_by_one(Scaled)
+    assert list(hints) == ["value", "factor", "note"]
+    assert hints["value"] is int
+    assert isinstance(hints["factor"], InitVar)
+    assert hints["factor"].type is int
+    assert hints["note"] == Annotated[str, "meta"]
+
+    class Partly:
+        ok: int
+        missing: Undefined  # type: ignore[name-defined]  # noqa: F821
+
+    assert _hints_one_by_one(Partly) == {}
+
+    class Elsewhere:  # a class whose module is gone: the builtins still resolve
+        count: int
+
+    Elsewhere.__module__ = "no_such_module_any_more"
+    assert _hints_one_by_one(Elsewhere) == {"count": int}
+    Elsewhere.__annotations__ = {"count": float}  # an object, not postponed text: kept as it is
+    assert _hints_one_by_one(Elsewhere) == {"count": float}
 
 
 def test_outputs() -> None:

@@ -16,7 +16,7 @@ import typing
 import uuid
 from dataclasses import InitVar, dataclass, field, make_dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Literal, NewType, NotRequired, Optional, Required, TypedDict, Union
+from typing import Annotated, Any, Literal, NewType, Optional, Union
 
 import pydantic
 import pytest
@@ -28,6 +28,11 @@ from lambda_kit.exceptions import ConfigurationError, InputValidationError
 from lambda_kit.handler import http
 from lambda_kit.handler._coerce import converter_for, dumps, text_parser
 from lambda_kit.testing import events, invoke, reset_lifecycle
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, Required, TypedDict
+else:  # typing's TypedDict learned Required / NotRequired in 3.11: typing_extensions has all three
+    from typing_extensions import NotRequired, Required, TypedDict
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, Union
 
 import pytest
 from hypothesis import given
@@ -73,6 +73,28 @@ def test_parameters_take_their_source_from_the_annotation() -> None:
     assert params["tags"].tp is int
     assert params["page"].default == 1
     assert repr(params["order"]) == "Param('order', 'body')"
+
+
+def test_a_marker_defaulting_to_none_keeps_its_source_on_every_python() -> None:
+    # Python 3.10 wraps the hint of a None default in Optional, around the Annotated marker.
+    def search(
+        tag: Annotated[list[str] | None, Query()] = None,
+        trace: Annotated[str, Header("X-Trace")] = None,  # type: ignore[assignment]  # noqa: RUF013
+        spelled: Optional[Annotated[int, Query("n")]] = None,  # noqa: UP045  # what 3.10 makes of it
+        flipped: Union[None, Annotated[int, Header()]] = None,  # noqa: UP007, RUF036
+        plain: Optional[int] = None,  # noqa: UP045
+    ) -> None: ...
+
+    params = {param.name: param for param in parameters(search, frozenset())}
+    shown = {name: (p.source, p.wire_name, p.required, p.many) for name, p in params.items()}
+    assert shown == {
+        "tag": ("query", "tag", False, True),
+        "trace": ("header", "X-Trace", False, False),
+        "spelled": ("query", "n", False, False),
+        "flipped": ("header", "flipped", False, False),
+        "plain": ("query", "plain", False, False),
+    }
+    assert params["tag"].tp is str
 
 
 def test_a_greedy_segment_binds_by_its_name() -> None:

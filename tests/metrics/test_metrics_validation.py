@@ -22,7 +22,7 @@ from lambda_kit.exceptions import (
     InvalidUnitError,
     MetricsError,
 )
-from lambda_kit.metrics import STANDARD_UNITS, Metrics
+from lambda_kit.metrics import STANDARD_UNITS, Metrics, _nested_too_deeply
 from lambda_kit.testing._metrics import CapturedMetrics
 
 
@@ -207,6 +207,17 @@ def test_a_property_nested_too_deeply_is_an_invalid_property() -> None:
         metrics.set_property("tree", deep)
     assert info.value.context["key"] == "tree"
     metrics.set_property("tree", [[[1]]])  # the logger is still usable
+
+
+def test_nesting_is_counted_against_the_recursion_limit_on_every_python() -> None:
+    # From Python 3.12, json.dumps itself writes what is nested past the recursion limit.
+    limit = sys.getrecursionlimit()
+    deep: Any = "leaf"
+    for level in range(limit):
+        deep = {"a": deep} if level % 2 else (deep,)
+    assert not _nested_too_deeply(deep)
+    assert _nested_too_deeply([deep, 1])
+    assert not _nested_too_deeply([[1], {"a": [2]}, "x" * limit])
 
 
 def test_properties_are_bounded_in_size() -> None:
