@@ -62,6 +62,65 @@ def strict_json(document: Any) -> str:
     return json.dumps(_finite(document), indent=2, allow_nan=False, default=str)
 
 
+def add_function_arguments(sub: argparse.ArgumentParser) -> None:
+    """The options that say which function runs and how (handler, event, memory, template...).
+
+    Shared by every command that runs a function; :func:`function_settings` reads them.
+    """
+    sub.add_argument(
+        "handler",
+        nargs="?",
+        metavar="MODULE.HANDLER",
+        help="the handler, e.g. app.handler (or the template function's Handler)",
+    )
+    sub.add_argument("--event", metavar="FILE", help="JSON event file ('-' for stdin); {} by default")
+    sub.add_argument("--memory", type=int, metavar="MB", help="memory size (default: the template's, or 128)")
+    sub.add_argument(
+        "--timeout", type=float, metavar="S", help="timeout in seconds (default: the template's, or 30)"
+    )
+    sub.add_argument(
+        "--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)"
+    )
+    sub.add_argument(
+        "--task-root", metavar="DIR", help="the handler's code directory (default: CodeUri, or .)"
+    )
+    sub.add_argument(
+        "--python",
+        metavar="VERSION|PATH",
+        help="the runtime's Python: a version (3.12: Lambda's runtime, prepared once under the "
+        "user cache directory) or an interpreter's path (default: the template's Runtime, or "
+        "this interpreter)",
+    )
+    sub.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        metavar="ZIP|DIR",
+        help="a Lambda layer, laid out as /opt (repeatable, in order; replaces the template's)",
+    )
+    sub.add_argument("--function-name", metavar="NAME", help="AWS_LAMBDA_FUNCTION_NAME")
+    sub.add_argument("--template", metavar="FILE", help="a SAM template (or .aws-sam/build/template.yaml)")
+    sub.add_argument("--function", metavar="NAME", help="the template's function (its logical ID)")
+    sub.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter's value (repeatable)",
+    )
+    sub.add_argument("--aws", action="store_true", help="start a moto stand-in for AWS on 127.0.0.1")
+    sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+# Commands that live in their own module: name -> (module, help). Each module has
+# ``add_arguments(parser, name)`` and ``run(args) -> int`` (the exit status); a command
+# that runs a function calls :func:`add_function_arguments` and :func:`function_settings`.
+_MODULE_COMMANDS: dict[str, tuple[str, str]] = {
+    "layer": ("lambda_kit_dev.layer", "build a Lambda layer of lambda-kit for a runtime"),
+    "bundle": ("lambda_kit_dev.layer", "build a function's deployment package for a runtime"),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lambda-kit",
@@ -71,55 +130,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "handler",
-            nargs="?",
-            metavar="MODULE.HANDLER",
-            help="the handler, e.g. app.handler (or the template function's Handler)",
-        )
-        sub.add_argument("--event", metavar="FILE", help="JSON event file ('-' for stdin); {} by default")
-        sub.add_argument(
-            "--memory", type=int, metavar="MB", help="memory size (default: the template's, or 128)"
-        )
-        sub.add_argument(
-            "--timeout", type=float, metavar="S", help="timeout in seconds (default: the template's, or 30)"
-        )
-        sub.add_argument(
-            "--env", action="append", default=[], metavar="K=V", help="environment variable (repeatable)"
-        )
-        sub.add_argument(
-            "--task-root", metavar="DIR", help="the handler's code directory (default: CodeUri, or .)"
-        )
-        sub.add_argument(
-            "--python",
-            metavar="VERSION|PATH",
-            help="the runtime's Python: a version (3.12: Lambda's runtime, prepared once under the "
-            "user cache directory) or an interpreter's path (default: the template's Runtime, or "
-            "this interpreter)",
-        )
-        sub.add_argument(
-            "--layer",
-            action="append",
-            default=[],
-            metavar="ZIP|DIR",
-            help="a Lambda layer, laid out as /opt (repeatable, in order; replaces the template's)",
-        )
-        sub.add_argument("--function-name", metavar="NAME", help="AWS_LAMBDA_FUNCTION_NAME")
-        sub.add_argument(
-            "--template", metavar="FILE", help="a SAM template (or .aws-sam/build/template.yaml)"
-        )
-        sub.add_argument("--function", metavar="NAME", help="the template's function (its logical ID)")
-        sub.add_argument(
-            "--parameter",
-            action="append",
-            default=[],
-            metavar="NAME=VALUE",
-            help="a template parameter's value (repeatable)",
-        )
-        sub.add_argument("--aws", action="store_true", help="start a moto stand-in for AWS on 127.0.0.1")
-        sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
-
     bench = commands.add_parser(
         "bench",
         help="measure cold and warm cost and project throttling",
@@ -127,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         "says how many and the exit status is 1; when all fail, there are no figures (null in "
         "--json) and no projection.",
     )
-    common(bench)
+    add_function_arguments(bench)
     bench.add_argument("--cold", type=int, default=5, metavar="N", help="cold starts (default 5)")
     bench.add_argument("--warm", type=int, default=50, metavar="M", help="warm invocations (default 50)")
     bench.add_argument(
@@ -141,17 +151,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     invoke = commands.add_parser("invoke", help="invoke once and print the log and the response")
-    common(invoke)
+    add_function_arguments(invoke)
 
-    # -- lambda-kit layer / lambda-kit bundle ------------------------------------------
-    from lambda_kit_dev import layer
+    import importlib
 
-    layer.add_arguments(
-        commands.add_parser("layer", help="build a Lambda layer of lambda-kit for a runtime"), "layer"
-    )
-    layer.add_arguments(
-        commands.add_parser("bundle", help="build a function's deployment package for a runtime"), "bundle"
-    )
+    for name, (module, summary) in _MODULE_COMMANDS.items():
+        importlib.import_module(module).add_arguments(commands.add_parser(name, help=summary), name)
     return parser
 
 
@@ -159,10 +164,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command in ("layer", "bundle"):  # no handler, event or environment of their own
-        from lambda_kit_dev import layer
+    if args.command in _MODULE_COMMANDS:
+        import importlib
 
-        return layer.run(args)
+        try:
+            status: int = importlib.import_module(_MODULE_COMMANDS[args.command][0]).run(args)
+        except LambdaKitError as error:
+            print(f"lambda-kit: error: {error}", file=sys.stderr)
+            return 2
+        return status
     if args.handler is None and args.template is None:
         parser.error("give the handler (MODULE.HANDLER) or a template (--template FILE --function NAME)")
     if args.template is None and (args.function or args.parameter):
@@ -230,6 +240,29 @@ def _function_settings(
     if settings["python"] is not None:
         settings["python"], _ = resolve(settings["python"], log=_announce)
     return settings
+
+
+def function_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings of the function that :func:`add_function_arguments`'s options name.
+
+    The keyword arguments of :class:`~lambda_kit_dev.emulator.Emulator` (``handler``
+    included); raises :class:`argparse.ArgumentTypeError` for a malformed ``--env``,
+    ``--parameter`` or ``--event``, :class:`LambdaKitError` for a bad template or Python.
+    """
+    if args.handler is None and args.template is None:
+        raise argparse.ArgumentTypeError(
+            "give the handler (MODULE.HANDLER) or a template (--template FILE --function NAME)"
+        )
+    if args.template is None and (args.function or args.parameter):
+        raise argparse.ArgumentTypeError(
+            "--function and --parameter read a SAM template: give it with --template FILE"
+        )
+    return _function_settings(args, _parse_env(args.env), _parse_pairs(args.parameter, "--parameter"))
+
+
+def load_event(path: str | None) -> Any:
+    """The JSON event in ``path`` (``-`` for stdin; ``{}`` for None)."""
+    return _load_event(path)
 
 
 def _announce(message: str) -> None:
