@@ -23,6 +23,13 @@ imports the modules the runtime has already loaded when it imports a handler
 (``perf_counter``) and CPU (``process_time``). Ratios are per round, against
 ``lambda-kit``; the target is ``none`` at least 1.4x slower than ``lambda-kit``.
 
+The headline is Init Duration itself: each variant's task and layer run through the
+emulator (``lambda-kit``'s, driving the real runtime client) under Lambda's python3.12
+runtime environment, one cold start per variant per round, rotated, with the secret
+that examples/tuned fetches at INIT served by the AWS stand-in on loopback. Init
+Duration is wall time (waiting for the secret is part of it, the same for every
+variant); the target is ``none`` at least 1.4x slower than ``lambda-kit``.
+
 The size table builds the same layer for every Python of 3.10-3.13 found here, for
 x86_64 and arm64 (arm64 layers cannot run here; their bytecode is the same).
 
@@ -168,6 +175,91 @@ def measure(
     return times
 
 
+INIT_VARIANTS = ["lambda-kit", "lambda-kit (control)", "none", "stale"]
+
+
+def init_durations(
+    trees: dict[str, Path], python: str, rounds: int, progress: Any = None
+) -> dict[str, list[float]]:
+    """Init Duration (ms) of examples/tuned per variant: cold starts through the emulator, rotated."""
+    from lambda_kit_dev.emulator import Emulator
+    from lambda_kit_dev.stand_ins import AwsStandIn
+
+    event = json.loads((REPO_ROOT / "examples" / "events" / "api_gateway_get.json").read_text())
+    durations: dict[str, list[float]] = {variant: [] for variant in INIT_VARIANTS}
+    with AwsStandIn() as aws, contextlib.ExitStack() as stack:
+        aws.client("secretsmanager").create_secret(
+            Name="demo/db", SecretString=json.dumps({"username": "app", "password": "pw"})
+        )
+        functions = {
+            variant: stack.enter_context(
+                Emulator(
+                    "app.handler",
+                    task_root=trees[variant] / "task",
+                    layers=[trees[variant] / "opt"],
+                    python=python,
+                    env={**aws.environ(), "DB_SECRET_ID": "demo/db"},
+                    count_aws_calls=False,  # the counter perturbs INIT (issue 13): never in a timed run
+                    max_environments=1,
+                )
+            )
+            for variant in INIT_VARIANTS
+        }
+        for index in range(rounds + 1):  # round 0 warms the page cache and is not kept
+            shift = index % len(INIT_VARIANTS)
+            for variant in INIT_VARIANTS[shift:] + INIT_VARIANTS[:shift]:
+                invocation = functions[variant].invoke(event, fresh=True)
+                if not invocation.ok or invocation.report.init_duration_ms is None:
+                    raise RuntimeError(f"{variant}: the cold start failed:\n{invocation.log}")
+                if index:
+                    durations[variant].append(invocation.report.init_duration_ms)
+            if progress is not None:
+                progress(index, rounds)
+    return durations
+
+
+def init_table(out: Output, durations: dict[str, list[float]], runtime: str) -> dict[str, Any]:
+    base = durations["lambda-kit"]
+    out.line()
+    out.line(
+        f"Init Duration of examples/tuned through the emulator ({runtime} runtime environment, "
+        f"{len(base)} interleaved cold starts each)"
+    )
+    out.line(
+        f"  {'variant':<22} {'p50 ms':>8} {'p10 ms':>8} {'p90 ms':>8}   {'x p50 (p10-p90 per round)':<26}"
+    )
+    rows: dict[str, Any] = {}
+    for variant in INIT_VARIANTS:
+        values = durations[variant]
+        per_round = [value / reference for value, reference in zip(values, base, strict=True)]
+        rows[variant] = {
+            "init_ms_p50": round(median(values), 2),
+            "init_ms_p10": round(percentile(values, 10), 2),
+            "init_ms_p90": round(percentile(values, 90), 2),
+            "ratio_median": round(median(per_round), 4),
+            "ratio_p10": round(percentile(per_round, 10), 4),
+            "ratio_p90": round(percentile(per_round, 90), 4),
+            "init_ms": [round(value, 2) for value in values],
+        }
+        out.line(
+            f"  {variant:<22} {median(values):8.1f} {percentile(values, 10):8.1f} "
+            f"{percentile(values, 90):8.1f}   x{median(per_round):5.2f} "
+            f"({percentile(per_round, 10):.2f}-{percentile(per_round, 90):.2f})"
+        )
+    control = rows["lambda-kit (control)"]["ratio_median"]
+    slower = rows["none"]["ratio_median"]
+    # Wall time of whole cold starts: a 5 % band, wider than the CPU-time imports' 3 %.
+    valid = abs(control - 1.0) <= 0.05
+    out.line(
+        f"  control (identical pair), ratio {control:.3f}: {'valid' if valid else 'VOID (noise over 5 %)'}"
+    )
+    out.line(
+        f"  none / lambda-kit Init x{slower:.2f}, target >= x{TARGET_RATIO}: "
+        f"{'PASS' if slower >= TARGET_RATIO else 'MISS'}; stale x{rows['stale']['ratio_median']:.2f}"
+    )
+    return {"variants": rows, "control_ratio": control, "valid": valid, "target_ratio": TARGET_RATIO}
+
+
 def ratios(times: dict[str, dict[str, list[float]]], kind: str) -> dict[str, list[float]]:
     base = times["lambda-kit"][kind]
     return {v: [x / b for x, b in zip(times[v][kind], base, strict=True)] for v in VARIANTS}
@@ -275,6 +367,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="5 rounds, sizes for one Python; writes nothing")
     parser.add_argument("--no-sizes", action="store_true", help="skip the size table")
     parser.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
+    parser.add_argument("--cold", type=int, default=15, help="cold starts per variant through the emulator")
+    parser.add_argument("--no-emulator", action="store_true", help="skip Init Duration through the emulator")
     args = parser.parse_args()
     rounds = 5 if args.quick else args.rounds
     target = Target(args.python)
@@ -295,6 +389,20 @@ def main() -> int:
         variants_root.mkdir()
         trees = make_variants(variants_root, target, interpreter.path, pip_cache)
         record["workloads"] = {}
+        if not args.no_emulator:
+            from lambda_kit_dev.emulator._python import runtime_environment
+
+            runtime = runtime_environment((int(target.python[0]), int(target.python[2:])))
+
+            def progress(index: int, total: int) -> None:
+                print(
+                    f"\rbench_layer: cold starts, round {index}/{total}", end="", file=sys.stderr, flush=True
+                )
+
+            cold = 3 if args.quick else args.cold
+            durations = init_durations(trees, runtime.executable, cold, progress)
+            print(file=sys.stderr)
+            record["init_duration"] = init_table(out, durations, target.runtime)
         with read_only(variants_root) as how:
             mounted = how.startswith("read-only")
             out.line(
