@@ -18,8 +18,15 @@ to Lambda, each value overridable by keyword:
 
 ``client(..., preconnect=True)`` (or :func:`warm`) opens the connection during
 INIT, with the client's own TLS settings (its CA bundle: ``verify=`` or
-``AWS_CA_BUNDLE``), so the first call finds it open and uses it. boto3 is imported
-on the first call, never at import.
+``AWS_CA_BUNDLE``), so the first call finds it open and uses it.
+
+Clients are made by botocore's own session, which is what ``boto3.client`` calls
+underneath: the same client class, credentials, endpoints and Config. boto3 itself is
+imported only for S3, the one service whose client boto3 extends (``upload_file``,
+``download_file`` and their kin). Importing boto3 costs ~20 ms of CPU at INIT on
+top of botocore (most of it ``s3transfer``, which ``boto3.compat`` imports), so a
+function that reads its secrets at INIT and never touches S3 does not pay it.
+Nothing is imported at import time.
 
 SnapStart: a client survives a restore as the same object, renewed inside, so a
 client kept in a module variable (as below) is right. Its connections are closed
@@ -165,7 +172,8 @@ class ClientCache:
         self._lock = threading.RLock()
         self._clients: dict[tuple[Any, ...], Any] = {}
         self._warmed: set[tuple[Any, ...]] = set()  # keys of the clients made with preconnect=True
-        self._session: Any = None
+        self._session: Any = None  # botocore's session, shared by every client
+        self._boto3: Any = None  # boto3's session over it, for S3 only
         self._defaults: dict[str, Any] | None = None
 
     def client(
@@ -242,7 +250,7 @@ class ClientCache:
             made = self._clients.get(key)
             if made is not None:
                 return made
-            import boto3.session
+            import botocore.session
             from botocore.config import Config
             from botocore.exceptions import UnknownServiceError
 
@@ -250,7 +258,7 @@ class ClientCache:
             if self._defaults is None:
                 self._defaults = _merged(default_config(), self._config)
             if self._session is None:
-                self._session = boto3.session.Session()
+                self._session = botocore.session.get_session()
             merged = _merged(self._defaults, config)
             try:
                 settings = Config(**merged)
@@ -261,7 +269,7 @@ class ClientCache:
                     value=sorted({*self._config, *config}),
                 ) from None
             try:
-                made = self._session.client(
+                made = self._maker(service)(
                     service, region_name=region, endpoint_url=endpoint_url, config=settings
                 )
             except UnknownServiceError:
@@ -278,6 +286,22 @@ class ClientCache:
             _lifecycle = lifecycle
         _lifecycle._track(self)  # weakly: closed before a snapshot, renewed after a restore
         return made
+
+    def _maker(self, service: str) -> Callable[..., Any]:
+        """What creates ``service``'s client: botocore's session, or boto3's over it for S3.
+
+        boto3 adds methods to the S3 client only (the transfer manager's); for every
+        other service its ``client()`` is botocore's ``create_client`` with a user agent
+        that says boto3. Both share the one botocore session, so credentials are
+        resolved once.
+        """
+        if service != "s3":
+            return self._session.create_client  # type: ignore[no-any-return]
+        if self._boto3 is None:
+            import boto3.session
+
+            self._boto3 = boto3.session.Session(botocore_session=self._session)
+        return self._boto3.client  # type: ignore[no-any-return]
 
     def _close_connections(self) -> None:
         """Close every client's connection pool; the clients stay (botocore reconnects on the next call)."""
@@ -307,10 +331,11 @@ class ClientCache:
         return made is not None and _warm(made, end)
 
     def clear(self) -> None:
-        """Close and forget every client (and the boto3 session, so credentials are re-read)."""
+        """Close and forget every client (and the session, so credentials are re-read)."""
         with self._lock:
             clients, self._clients = self._clients, {}
             self._session = None
+            self._boto3 = None
             self._defaults = None
             self._warmed.clear()
         for made in clients.values():

@@ -527,3 +527,41 @@ def test_an_invalid_timeout_variable_is_named(monkeypatch: pytest.MonkeyPatch, v
     with pytest.raises(ConfigurationError, match=f"^Invalid {variable}='0'") as caught:
         aws.default_config()
     assert caught.value.context["variable"] == variable
+
+
+def test_clients_come_from_botocore_and_boto3_loads_for_s3_only(aws: AwsStandIn) -> None:
+    """boto3 (and s3transfer under it) costs INIT time that only the S3 client needs."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from lambda_kit import aws\n"
+        "secrets = aws.client('secretsmanager')\n"
+        "secrets.create_secret(Name='botocore-only', SecretString='v')\n"
+        "value = secrets.get_secret_value(SecretId='botocore-only')['SecretString']\n"
+        "before = sorted(name for name in ('boto3', 's3transfer') if name in sys.modules)\n"
+        "s3 = aws.client('s3')\n"
+        "after = sorted(name for name in ('boto3', 's3transfer') if name in sys.modules)\n"
+        "shared = secrets._request_signer._credentials is s3._request_signer._credentials\n"
+        "transfer = [hasattr(s3, 'upload_file'), hasattr(secrets, 'upload_file')]\n"
+        "print(json.dumps([value, before, after, *transfer, type(s3).__mro__[-2].__module__, shared]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", **aws.environ()},
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    value, before, after, s3_transfer, secrets_transfer, base, shared = json.loads(done.stdout)
+    assert value == "v"
+    assert before == []  # a secrets client alone never loads boto3
+    assert "boto3" in after  # S3's client is boto3's, with the transfer methods
+    assert s3_transfer is True
+    assert secrets_transfer is False
+    assert base == "botocore.client"
+    assert shared is True  # one session: credentials resolved once for both
