@@ -56,10 +56,12 @@ EXPORTED = {
     "lambda_kit.lifecycle": [
         "InvocationToken",
         "current_request_id",
+        "end_init",
         "end_invocation",
         "is_cold_start",
         "on_after_restore",
         "on_before_snapshot",
+        "pause_gc_for_init",
         "remaining_time",
         "restore_generation",
         "start_invocation",
