@@ -20,7 +20,9 @@ The hierarchy::
     ├── HandlerError                      lambda_kit.handler: an event could not become a call
     │   ├── BatchError                    a whole batch failed: Lambda retries it
     │   ├── EventShapeError (ValueError)
-    │   └── InputValidationError (ValueError)
+    │   ├── InputValidationError (ValueError)
+    │   ├── TemporaryFailureError         an S3 Batch Operations task S3 should retry
+    │   └── UnauthorizedError             an authorizer's 401 ("Unauthorized")
     ├── LifecycleHookError                a SnapStart before-snapshot / after-restore hook failed
     ├── MetricsError (ValueError)         lambda_kit.metrics: an EMF or CloudWatch rule is broken
     │   ├── InvalidDimensionError
@@ -84,6 +86,8 @@ __all__ = [
     "ProtobufError",
     "ResponseTooLargeError",
     "SecretError",
+    "TemporaryFailureError",
+    "UnauthorizedError",
     "UnsupportedMediaTypeError",
 ]
 
@@ -257,6 +261,21 @@ class BatchError(HandlerError):
 
     Raised so that Lambda retries the whole batch. Context: ``failed`` and ``total``.
     """
+
+
+class TemporaryFailureError(HandlerError):
+    """Raise it from an S3 Batch Operations core to answer ``TemporaryFailure``: S3 retries the task."""
+
+
+class UnauthorizedError(HandlerError):
+    """The caller's credentials are not valid: API Gateway answers 401 (REST APIs).
+
+    Its message is exactly ``Unauthorized``, the error message API Gateway maps to a
+    401 for a Lambda authorizer. A core may raise it as well as return ``None``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
 
 
 # --- protobuf errors ---

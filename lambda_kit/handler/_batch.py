@@ -125,14 +125,15 @@ def batch_handler(
     extract: Extract,
     ordered: Callable[[list[Any]], bool],
     raise_on_entire_failure: bool,
+    convert: Converter | None = None,
 ) -> Callable[[Any, Any], dict[str, list[dict[str, str]]]]:
     """A handler that calls ``core`` once per record and reports the records that failed.
 
     ``identify`` gives a record's ``itemIdentifier``, ``extract`` its payload (parsed
     into the core's input type), and ``ordered`` tells from the batch whether to stop
-    at the first failure.
+    at the first failure. ``convert`` replaces the converter of the core's input type.
     """
-    convert: Converter = converter_for(core_parameter_type(core))
+    to_input: Converter = convert if convert is not None else converter_for(core_parameter_type(core))
     runner = Runner(core)
 
     def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
@@ -153,7 +154,7 @@ def batch_handler(
                     try:
                         if not isinstance(record, dict):
                             raise EventShapeError(f"A {kind} record must be an object.", source=kind)
-                        call(convert(extract(record)))
+                        call(to_input(extract(record)))
                     except Exception as error:  # every record failure is reported, none escapes
                         _log_failure(kind, _shown_id(identify, record), error)
                         failed.append(record_id)
@@ -317,6 +318,87 @@ def dynamodb_extract(record: dict[str, Any]) -> Any:
     return _plain(item)
 
 
+class DynamoDBRecord:
+    """One DynamoDB Streams change: what a core annotated ``DynamoDBRecord`` receives.
+
+    Attributes:
+        event_name: ``INSERT``, ``MODIFY`` or ``REMOVE``.
+        keys: The item's key attributes, as plain data.
+        new_image, old_image: The item after and before the change, as plain data;
+            ``None`` where the stream view type or the change has none (a ``REMOVE``
+            has no new image, an ``INSERT`` no old one).
+        sequence_number: The record's sequence number in its shard.
+        event_id: The record's ``eventID``.
+    """
+
+    __slots__ = ("event_id", "event_name", "keys", "new_image", "old_image", "sequence_number")
+
+    def __init__(
+        self,
+        *,
+        event_name: str,
+        keys: dict[str, Any],
+        new_image: dict[str, Any] | None,
+        old_image: dict[str, Any] | None,
+        sequence_number: str | None,
+        event_id: str | None,
+    ) -> None:
+        self.event_name = event_name
+        self.keys = keys
+        self.new_image = new_image
+        self.old_image = old_image
+        self.sequence_number = sequence_number
+        self.event_id = event_id
+
+    def __repr__(self) -> str:  # no image values: items can hold personal data
+        return f"DynamoDBRecord({self.event_name} {self.sequence_number})"
+
+
+_EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
+
+
+def _plain_image(image: Any, field: str) -> dict[str, Any] | None:
+    if image is None:
+        return None
+    if not isinstance(image, dict):
+        raise EventShapeError(f"DynamoDB {field} must be an object.", field=field)
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    try:
+        typed = _decode_binary_attributes(image)
+        item = {key: deserializer.deserialize(value) for key, value in typed.items()}
+    except (TypeError, ValueError, KeyError, AttributeError, binascii.Error, ArithmeticError):
+        raise EventShapeError(f"DynamoDB {field} is not in DynamoDB's typed JSON.", field=field) from None
+    plain: dict[str, Any] = _plain(item)
+    return plain
+
+
+def dynamodb_record(record: dict[str, Any]) -> DynamoDBRecord:
+    """A DynamoDB Streams record as a :class:`DynamoDBRecord` (event name, keys, both images)."""
+    change = _require(record, "dynamodb", "DynamoDB Streams record")
+    if not isinstance(change, dict):
+        raise EventShapeError("DynamoDB Streams record 'dynamodb' must be an object.", field="dynamodb")
+    name = record.get("eventName")
+    if not isinstance(name, str) or name not in _EVENT_NAMES:
+        raise EventShapeError(
+            "DynamoDB Streams record 'eventName' must be INSERT, MODIFY or REMOVE.", field="eventName"
+        )
+    return DynamoDBRecord(
+        event_name=name,
+        keys=_plain_image(change.get("Keys"), "Keys") or {},
+        new_image=_plain_image(change.get("NewImage"), "NewImage"),
+        old_image=_plain_image(change.get("OldImage"), "OldImage"),
+        sequence_number=_text_or_none(change.get("SequenceNumber")),
+        event_id=_text_or_none(record.get("eventID")),
+    )
+
+
+def keep(value: Any) -> Any:
+    """The identity converter: the adapter built the core's input itself."""
+    return value
+
+
 def always_ordered(records: Sequence[Any]) -> bool:
     """An ordered source: a batch stops at its first failure."""
     return True
@@ -335,14 +417,16 @@ def event_handler(
     *,
     kind: str,
     payloads: Callable[[Any], list[tuple[str | None, Any]]],
+    convert: Converter | None = None,
 ) -> Callable[[Any, Any], None]:
     """A handler that calls ``core`` once per payload and raises if any call failed.
 
     ``payloads`` gives each record's id (for the log line) and payload. A failed call
     is logged like a batch record's, then re-raised: these sources have no partial
-    batch response, so Lambda's own retries take the whole event again.
+    batch response, so Lambda's own retries take the whole event again. ``convert``
+    replaces the converter of the core's input type.
     """
-    convert = converter_for(core_parameter_type(core))
+    to_input: Converter = convert if convert is not None else converter_for(core_parameter_type(core))
     runner = Runner(core)
 
     def handler(event: Any, context: Any) -> None:
@@ -353,7 +437,7 @@ def event_handler(
             def process(call: Callable[[Any], Any]) -> None:
                 for record_id, item in items:
                     try:
-                        call(convert(item))
+                        call(to_input(item))
                     except Exception as error:
                         shown = _printable(record_id, _ID_LIMIT) if record_id else "<no id>"
                         _log_failure(kind, shown, error)
@@ -393,36 +477,347 @@ def eventbridge_payloads(event: Any) -> list[tuple[str | None, Any]]:
     return [(_text_or_none(event.get("id")), event["detail"])]
 
 
+def _s3_object(record: Any) -> tuple[str | None, dict[str, Any]]:
+    """An S3 notification record's request id and object description (the key URL-decoded)."""
+    from urllib.parse import unquote_plus
+
+    s3 = record.get("s3") if isinstance(record, dict) else None
+    bucket = s3.get("bucket") if isinstance(s3, dict) else None
+    obj = s3.get("object") if isinstance(s3, dict) else None
+    if not isinstance(bucket, dict) or not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
+        raise EventShapeError("S3 record has no 's3.bucket' and 's3.object.key'.", source="S3")
+    request_id = _nested(record, "responseElements", "x-amz-request-id")
+    return (
+        _text_or_none(request_id),
+        {
+            "event_name": record.get("eventName"),
+            "bucket": bucket.get("name"),
+            "key": unquote_plus(obj["key"]),  # S3 URL-encodes keys in notifications
+            "size": obj.get("size"),
+            "etag": obj.get("eTag"),
+            "version_id": obj.get("versionId"),
+        },
+    )
+
+
+def _s3_eventbridge_object(event: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The object of an S3 event delivered by EventBridge (``source`` ``aws.s3``).
+
+    EventBridge writes the key as it is (not URL-encoded), names the event by its
+    ``detail-type`` (``Object Created``, ``Object Deleted``, ...) and spells the
+    version ``version-id``.
+    """
+    detail = event.get("detail")
+    bucket = detail.get("bucket") if isinstance(detail, dict) else None
+    obj = detail.get("object") if isinstance(detail, dict) else None
+    if not isinstance(bucket, dict) or not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
+        raise EventShapeError(
+            "S3 event from EventBridge has no 'detail.bucket' and 'detail.object.key'.", source="S3"
+        )
+    return (
+        _text_or_none(detail.get("request-id")),  # type: ignore[union-attr]  # a dict, checked above
+        {
+            "event_name": event.get("detail-type"),
+            "bucket": bucket.get("name"),
+            "key": obj["key"],
+            "size": obj.get("size"),
+            "etag": obj.get("etag"),
+            "version_id": obj.get("version-id"),
+        },
+    )
+
+
 def s3_payloads(event: Any) -> list[tuple[str | None, Any]]:
     """One object description per record, with the id of the S3 request that changed it.
 
     The id is ``responseElements.x-amz-request-id``, not the object key: keys can hold
     personal data, and the request id finds the key in CloudTrail or S3 access logs.
+    An S3 event delivered by EventBridge (``source`` ``aws.s3``) is one object.
     """
-    from urllib.parse import unquote_plus
-
+    if isinstance(event, dict) and event.get("source") == "aws.s3" and "detail-type" in event:
+        return [_s3_eventbridge_object(event)]
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list) or not records:
         raise EventShapeError("Not an S3 event: expected a non-empty 'Records' list.", source="S3")
-    objects = []
-    for record in records:
-        s3 = record.get("s3") if isinstance(record, dict) else None
-        bucket = s3.get("bucket") if isinstance(s3, dict) else None
-        obj = s3.get("object") if isinstance(s3, dict) else None
-        if not isinstance(bucket, dict) or not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
-            raise EventShapeError("S3 record has no 's3.bucket' and 's3.object.key'.", source="S3")
-        request_id = _nested(record, "responseElements", "x-amz-request-id")
-        objects.append(
-            (
-                _text_or_none(request_id),
-                {
-                    "event_name": record.get("eventName"),
-                    "bucket": bucket.get("name"),
-                    "key": unquote_plus(obj["key"]),  # S3 URL-encodes keys in notifications
-                    "size": obj.get("size"),
-                    "etag": obj.get("eTag"),
-                    "version_id": obj.get("versionId"),
-                },
-            )
+    return [_s3_object(record) for record in records]
+
+
+# -- wrapped shapes: SNS and S3 notifications inside SQS messages ---------------------------
+
+
+def _json_body(record: dict[str, Any], what: str) -> Any:
+    import json
+
+    body = sqs_extract(record)
+    try:
+        return json.loads(body)
+    except ValueError:  # the message is not the envelope asked for; the text is never quoted
+        raise EventShapeError(f"SQS message body is not {what} (not JSON).", field="body") from None
+
+
+def sqs_sns_extract(record: dict[str, Any]) -> Any:
+    """The SNS ``Message`` inside an SQS message (a subscription without raw message delivery)."""
+    document = _json_body(record, "an SNS notification")
+    if (
+        not isinstance(document, dict)
+        or document.get("Type") != "Notification"
+        or not isinstance(document.get("Message"), str)
+    ):
+        raise EventShapeError(
+            "SQS message body is not an SNS notification (no 'Type': 'Notification' and 'Message'); "
+            "with raw message delivery on, use sqs() without envelope.",
+            field="body",
         )
-    return objects
+    return document["Message"]
+
+
+def sqs_s3_extract(record: dict[str, Any]) -> list[Any]:
+    """The objects of the S3 notification inside an SQS message; none for S3's ``s3:TestEvent``."""
+    document = _json_body(record, "an S3 notification")
+    if isinstance(document, dict) and document.get("Event") == "s3:TestEvent":
+        return []  # sent once when the notification is configured: nothing to process
+    records = document.get("Records") if isinstance(document, dict) else None
+    if not isinstance(records, list) or not records:
+        raise EventShapeError("SQS message body is not an S3 notification (no 'Records' list).", field="body")
+    return [_s3_object(item)[1] for item in records]
+
+
+def each(core: Callable[..., Any]) -> Callable[..., Any]:
+    """A core of a list of payloads that calls ``core`` on each, parsed into its input type, in order.
+
+    For a record holding several payloads (an S3 notification in an SQS message): the
+    record fails at its first failed payload. Built at INIT, so that the batch loop
+    keeps its one call per record.
+    """
+    convert = converter_for(core_parameter_type(core))
+    if Runner(core).is_async:
+
+        async def each_async(payloads: list[Any]) -> None:
+            for payload in payloads:
+                await core(convert(payload))
+
+        return each_async
+
+    def each_sync(payloads: list[Any]) -> None:
+        for payload in payloads:
+            core(convert(payload))
+
+    return each_sync
+
+
+ENVELOPES: dict[str, tuple[Callable[[dict[str, Any]], Any], bool]] = {
+    "sns": (sqs_sns_extract, False),
+    "s3": (sqs_s3_extract, True),  # several objects a message: the core goes through each()
+}
+
+
+# -- tumbling windows: Kinesis and DynamoDB Streams aggregation ------------------------------
+
+_STATE_LIMIT = 1024 * 1024  # Lambda carries at most 1 MB of state between a window's invocations
+
+
+class Window:
+    """The tumbling window an invocation belongs to: what a core's ``Window`` parameter receives.
+
+    Attributes:
+        start, end: The window's bounds, ISO 8601 text as Lambda sends them.
+        shard_id: The shard the records come from.
+        source_arn: The stream's ARN.
+        is_final: The last invocation of the window (``isFinalInvokeForWindow``): the
+            state is complete; what the core returns now is not carried further.
+        terminated_early: The window ended early (``isWindowTerminatedEarly``): the state
+            reached its 1 MB limit.
+    """
+
+    __slots__ = ("end", "is_final", "shard_id", "source_arn", "start", "terminated_early")
+
+    def __init__(
+        self,
+        *,
+        start: str | None,
+        end: str | None,
+        shard_id: str | None,
+        source_arn: str | None,
+        is_final: bool,
+        terminated_early: bool,
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.shard_id = shard_id
+        self.source_arn = source_arn
+        self.is_final = is_final
+        self.terminated_early = terminated_early
+
+    def __repr__(self) -> str:
+        final = ", final" if self.is_final else ""
+        return f"Window({self.start} - {self.end}, {self.shard_id}{final})"
+
+
+def _window_of(event: dict[str, Any]) -> Window:
+    window = event.get("window")
+    if not isinstance(window, dict):
+        raise EventShapeError(
+            "Not a tumbling window event: no 'window'; set TumblingWindowInSeconds on the event source "
+            "mapping.",
+            source="tumbling window",
+        )
+    return Window(
+        start=_text_or_none(window.get("start")),
+        end=_text_or_none(window.get("end")),
+        shard_id=_text_or_none(event.get("shardId")),
+        source_arn=_text_or_none(event.get("eventSourceARN")),
+        is_final=event.get("isFinalInvokeForWindow") is True,
+        terminated_early=event.get("isWindowTerminatedEarly") is True,
+    )
+
+
+def _window_signature(core: Callable[..., Any]) -> tuple[Any, Any, bool]:
+    """The record type (``list[T]``'s ``T``), the state type, and whether a third parameter takes a Window."""
+    import inspect
+    import typing
+
+    target = core if hasattr(core, "__code__") else getattr(core, "__call__", core)  # noqa: B004
+    try:
+        positional = [
+            p
+            for p in inspect.signature(target).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        positional = []
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # unresolvable annotations: take the payloads as they are
+        hints = {}
+    if len(positional) < 2:
+        from lambda_kit.exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            "A tumbling window core takes (records: list[T], state: S[, window: Window]) and returns "
+            "the new state.",
+            setting="core",
+        )
+    import collections.abc
+
+    records_type = hints.get(positional[0].name, typing.Any)
+    args = typing.get_args(records_type)
+    origin = typing.get_origin(records_type)
+    item_type = args[0] if origin in (list, collections.abc.Sequence) and args else typing.Any
+    state_type = hints.get(positional[1].name, typing.Any)
+    return item_type, state_type, len(positional) >= 3
+
+
+def window_handler(
+    core: Callable[..., Any], *, raise_on_entire_failure: bool
+) -> Callable[[Any, Any], dict[str, Any]]:
+    """A Kinesis or DynamoDB Streams tumbling-window handler (see ``lambda_kit.handler.tumbling_window``)."""
+    from lambda_kit.exceptions import HandlerError
+    from lambda_kit.handler._coerce import dumps, to_jsonable
+
+    item_type, state_type, takes_window = _window_signature(core)
+    changes = item_type is DynamoDBRecord
+    to_item: Converter = keep if changes else converter_for(item_type)
+    to_state: Converter = converter_for(state_type)
+    is_async = Runner(core).is_async
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        token = lifecycle.start_invocation_for(context)
+        try:
+            if not isinstance(event, dict):
+                raise EventShapeError(
+                    "Not a tumbling window event: expected an object.", source="tumbling window"
+                )
+            window = _window_of(event)
+            records = event.get("Records")
+            if records is None:
+                records = []
+            if not isinstance(records, list):
+                raise EventShapeError(
+                    "Tumbling window event 'Records' must be a list.", source="tumbling window"
+                )
+            state = event.get("state")
+            state = {} if state is None else state
+            if not isinstance(state, dict):
+                raise EventShapeError("Tumbling window 'state' must be an object.", source="tumbling window")
+            kind, identify, extract = _stream_of(event, records, changes)
+            items: list[Any] = []
+            failed: list[str | None] = []
+            for record in records:
+                if failed:  # a shard is ordered: nothing after a failed record is folded in
+                    failed.append(_safe_id(identify, record))
+                    continue
+                try:
+                    if not isinstance(record, dict):
+                        raise EventShapeError(f"A {kind} record must be an object.", source=kind)
+                    items.append(to_item(extract(record)))
+                except Exception as error:  # reported for Lambda to retry, never escapes
+                    _log_failure(kind, _shown_id(identify, record), error)
+                    failed.append(_safe_id(identify, record))
+            if failed and (None in failed or (raise_on_entire_failure and len(failed) == len(records))):
+                raise BatchError(
+                    f"{len(failed)} of {len(records)} {kind} records failed; raising so that Lambda retries "
+                    "the whole batch.",
+                    failed=len(failed),
+                    total=len(records),
+                )
+            current = to_state(state)
+            args = (items, current, window) if takes_window else (items, current)
+            try:
+                result = _call_window(core, is_async, args)
+            except Exception as error:
+                _log_failure(kind, window.shard_id or "<no shard>", error)
+                raise
+            new_state = {} if result is None else to_jsonable(result)
+            if not isinstance(new_state, dict):
+                raise HandlerError(
+                    f"A tumbling window core must return the state as a mapping (or None), got "
+                    f"{type(result).__name__}."
+                )
+            if len(dumps(new_state).encode("utf-8")) > _STATE_LIMIT:
+                raise HandlerError("The tumbling window state is over Lambda's 1 MB limit.")
+            return {
+                "state": new_state,
+                "batchItemFailures": [{"itemIdentifier": record_id} for record_id in failed if record_id],
+            }
+        finally:
+            lifecycle.end_invocation(token)
+
+    return handler
+
+
+def _call_window(core: Callable[..., Any], is_async: bool, args: tuple[Any, ...]) -> Any:
+    """``core(*args)``; an async core on an event loop of its own, closed before returning."""
+    if not is_async:
+        return core(*args)
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(core(*args))
+    finally:
+        loop.close()
+
+
+def _stream_of(event: dict[str, Any], records: list[Any], changes: bool) -> tuple[str, Identify, Extract]:
+    """Which stream the window comes from: Kinesis or DynamoDB Streams (by eventSource, else the ARN)."""
+    if not records:  # a window's last invocation may carry no records: nothing to extract
+        return "stream", kinesis_id, keep
+    source = None
+    for record in records:
+        if isinstance(record, dict) and isinstance(record.get("eventSource"), str):
+            source = record["eventSource"]
+            break
+    if source is None:
+        arn = event.get("eventSourceARN")
+        if isinstance(arn, str):
+            source = "aws:dynamodb" if ":dynamodb:" in arn else "aws:kinesis" if ":kinesis:" in arn else None
+    if source == "aws:dynamodb":
+        return "DynamoDB Streams", dynamodb_id, dynamodb_record if changes else dynamodb_extract
+    if source == "aws:kinesis":
+        if changes:
+            raise EventShapeError("A DynamoDBRecord core got a Kinesis window.", source="Kinesis")
+        return "Kinesis", kinesis_id, kinesis_extract
+    raise EventShapeError(
+        "Not a Kinesis or DynamoDB Streams window: no 'eventSource' aws:kinesis or aws:dynamodb.",
+        source="tumbling window",
+    )

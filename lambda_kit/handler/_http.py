@@ -1,4 +1,4 @@
-"""The HTTP adapter: API Gateway REST / HTTP APIs, ALB and function URLs (internal).
+"""The HTTP adapter: API Gateway REST / HTTP APIs, ALB, function URLs and VPC Lattice (internal).
 
 ``http(core)`` serves one core function on every method and path;
 ``http({"GET /orders/{order_id}": get_order, "POST /orders": create_order})``
@@ -216,11 +216,18 @@ class _HTTPApp:
             else:
                 integration = detect_integration(event)
                 if integration == "unknown":
+                    lattice = self._lattice(event, context)  # off the other integrations' path
+                    if lattice is not None:
+                        return lattice
                     raise _HTTPProblem(
-                        400, "The event is not an HTTP request from API Gateway, ALB or a function URL."
+                        400,
+                        "The event is not an HTTP request from API Gateway, ALB, a function URL or Lattice.",
                     )
             where = method_and_path(event, integration)
             if where is None:
+                lattice = self._lattice(event, context)  # VPC Lattice's version 2.0 has no rawPath
+                if lattice is not None:
+                    return lattice
                 raise _HTTPProblem(400, "The event has no HTTP method or path.")
             method, path, encoded = where
             if method == "OPTIONS" and self.preflight is not None:
@@ -246,6 +253,15 @@ class _HTTPApp:
             lifecycle.end_invocation(token)
 
     __call__ = handle
+
+    def _lattice(self, event: dict[str, Any], context: Any) -> dict[str, Any] | None:
+        """A VPC Lattice request served as the HTTP API request it amounts to; ``None`` if it is not one."""
+        from lambda_kit.handler._lattice import as_http_v2, lattice_response
+
+        request = as_http_v2(event)
+        if request is None:
+            return None
+        return lattice_response(self.handle(request, context))
 
     def _json_fast_path(
         self, event: dict[str, Any], integration: str, method: str, route: Route, param: Param
