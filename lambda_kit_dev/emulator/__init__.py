@@ -22,7 +22,12 @@ Example:
     REPORT RequestId: ...	Duration: 1.92 ms	Billed Duration: 183 ms	...
 
 ``lambda-kit bench`` (see :mod:`lambda_kit_dev.bench`) builds cold/warm
-statistics, an import profile and a throttling projection on top of it.
+statistics, an import profile and a throttling projection on top of it;
+``lambda-kit load`` (see :mod:`lambda_kit_dev.load`) runs a request rate, scaled as
+Lambda scales it. :class:`~lambda_kit_dev.emulator._snapstart.SnapStartEmulator` and
+:class:`~lambda_kit_dev.emulator._managed.ManagedInstancesEmulator` run the two other
+execution models: environments restored from one snapshot, and several invocations
+at once in one environment.
 """
 
 from __future__ import annotations

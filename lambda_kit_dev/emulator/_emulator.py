@@ -9,6 +9,7 @@ import threading
 import weakref
 
 from lambda_kit.exceptions import ConfigurationError
+from lambda_kit_dev.emulator._cgroup import Limits
 from lambda_kit_dev.emulator._config import FunctionConfig
 from lambda_kit_dev.emulator._environment import (
     Environment,
@@ -48,7 +49,8 @@ class Emulator:
         handler: ``module.function`` as in Lambda's handler setting.
         task_root: The directory holding the handler's code (``/var/task`` on
             Lambda); the current directory by default.
-        memory_mb: The configured memory, 128-10240 MB (reported; not enforced).
+        memory_mb: The configured memory, 128-10240 MB (reported; enforced, with
+            the CPU share that goes with it, when ``limits`` is on).
         timeout_s: The function timeout; a longer invocation is killed, reported as
             ``Status: timeout``, and the next invocation is a cold start. Lambda
             takes whole seconds from 1 to 900; the emulator also takes fractions.
@@ -73,7 +75,9 @@ class Emulator:
             characters or surrounding whitespace reaches the runtime unchanged.
         region: ``AWS_REGION`` (the same rule as ``function_name``).
         aws: ``True`` to start an :class:`AwsStandIn` (moto on 127.0.0.1) for the
-            lifetime of the emulator, or a running stand-in to share.
+            lifetime of the emulator; a running stand-in to share; or one not yet
+            started (``AwsStandIn(seed="seed.yaml")``), which the emulator starts
+            and stops with itself.
         count_aws_calls: Count the function's AWS API calls (a bootstrap shim hooks
             botocore's event system in the child; it adds well under 1 ms to INIT).
         import_profile: Run the child with ``-X importtime`` and report INIT's imports
@@ -82,6 +86,14 @@ class Emulator:
             invocation is throttled with ``TooManyRequestsException``, as on Lambda.
         echo: A text stream that receives each invocation's log (function output and
             START / END / REPORT lines) as it completes.
+        limits: Give each environment Lambda's CPU share for ``memory_mb``
+            (``memory_mb / 1769`` vCPUs, two vCPUs during INIT up to 3,008 MB; each
+            share calibrated on this machine once per process) and enforce the
+            memory (past it: ``Runtime.OutOfMemory``, as on Lambda), through Linux
+            control groups; see :mod:`lambda_kit_dev.emulator._cgroup`. Default:
+            ``LAMBDA_KIT_LIMITS`` (``1`` for on), else off. Where the platform cannot
+            limit (no cgroup rights, macOS), environments run unlimited and every
+            :class:`Report` says so in ``limits_notice``.
 
     The task root and the layers behave as Lambda's read-only code directories: no
     bytecode is written beside them, and a timestamp-based ``.pyc`` there does not
@@ -124,6 +136,7 @@ class Emulator:
         import_profile: bool = False,
         max_environments: int = 10,
         echo: IO[str] | None = None,
+        limits: bool | None = None,
     ) -> None:
         module, dot, function = handler.rpartition(".")
         if not dot or not module or not function or not _passable(handler):
@@ -188,7 +201,7 @@ class Emulator:
             self._layers.close()
             raise
         self.interpreter = facts
-        self._own_aws = aws is True
+        self._own_aws = aws is True or (isinstance(aws, AwsStandIn) and not aws.running)
         self._aws: AwsStandIn | None = AwsStandIn(region=region) if aws is True else aws or None
         self._env = _checked_env(env or {})
         self._config = FunctionConfig(
@@ -209,6 +222,7 @@ class Emulator:
             layer_lib=self._layers.directory("lib"),
         )
         self.import_profile = import_profile
+        self.limits = Limits(memory_mb, enabled=_limits_on(limits))
         self.max_environments = max_environments
         self.echo = echo
         self._lock = threading.Lock()
@@ -301,6 +315,23 @@ class Emulator:
             self.echo.flush()
         return invocation
 
+    def new_environment(self) -> Environment:
+        """A new execution environment of this function, outside the emulator's pool.
+
+        For schedulers of their own (``lambda-kit load``, see :mod:`lambda_kit_dev.load`):
+        the caller invokes it with ``environment.invoke(payload, content_type)`` and
+        closes it. The AWS stand-in is started first, if there is one.
+        """
+        with self._lock:
+            if self._closed:
+                raise EmulatorError("This emulator is closed; create a new one.")
+            self._prepare_aws()
+        return self._create_environment()
+
+    def _create_environment(self) -> Environment:
+        """A new, not yet started, execution environment (SnapStart restores from a snapshot)."""
+        return Environment(self._config, import_profile=self.import_profile, limits=self.limits)
+
     def invoke_all(self, events: Iterable[Any], *, concurrency: int = 2) -> list[Invocation]:
         """Invoke once per event from ``concurrency`` threads; results in event order."""
         from concurrent.futures import ThreadPoolExecutor
@@ -361,7 +392,7 @@ class Emulator:
                     max_environments=self.max_environments,
                 )
             else:
-                environment = Environment(self._config, import_profile=self.import_profile)
+                environment = self._create_environment()
             self._busy.add(environment)
         if retired:
             closing = _retire(retired)
@@ -493,6 +524,13 @@ def _kill_groups(idle: Iterable[Environment], busy: Iterable[Environment], layer
         for environment in list(group):
             environment.kill_group()
     layers.close()
+
+
+def _limits_on(limits: bool | None) -> bool:
+    """``limits``, else ``LAMBDA_KIT_LIMITS`` (1/true/on), else off."""
+    if limits is not None:
+        return bool(limits)
+    return os.environ.get("LAMBDA_KIT_LIMITS", "").strip().lower() in ("1", "true", "on", "yes")
 
 
 def platform_machine() -> str:

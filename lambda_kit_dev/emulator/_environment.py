@@ -32,6 +32,7 @@ import uuid
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from lambda_kit_dev.emulator._cgroup import LIMITS_OFF
 from lambda_kit_dev.emulator._report import ImportTiming, Invocation, Report
 from lambda_kit_dev.exceptions import EmulatorError, HandlerNotReadyError
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
+    from lambda_kit_dev.emulator._cgroup import Group, Limits
     from lambda_kit_dev.emulator._config import FunctionConfig
 
 _API = "/2018-06-01/runtime"
@@ -48,7 +50,14 @@ _SHIM = os.path.join(_SHIM_DIR, "sitecustomize.py")
 _SUPERVISOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_supervisor.py")
 _SUPERVISOR_START_S = 60.0  # for its "ready" line: ~10 ms, far more on a loaded machine
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # 6 MB synchronous request and response
-_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    404: "Not Found",
+    410: "Gone",
+    500: "Internal Server Error",
+}
 
 
 class _Pipe:
@@ -190,10 +199,16 @@ class _Control:
 class _Pending:
     """One invocation between invoke() and its outcome (guarded by the env's condition)."""
 
-    def __init__(self, request_id: str, payload: bytes, content_type: str) -> None:
+    def __init__(
+        self, request_id: str, payload: bytes, content_type: str, tenant_id: str | None = None
+    ) -> None:
         self.request_id = request_id
         self.payload = payload
         self.content_type = content_type
+        self.tenant_id = tenant_id
+        # Unique per invocation (a request id may repeat on a retry): the runtime echoes
+        # it on /response and /error, and a post with another one is refused (410).
+        self.invocation_id = str(uuid.uuid4())
         self.deadline_ms = 0  # set when the event is handed out
         self.handed_out_at: float | None = None
         self.finished_at: float | None = None
@@ -365,6 +380,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         env = self.server.environment
+        if self.path == f"{_API}/restore/next":  # SnapStart: the restore has happened by now
+            self._send(200, b"{}", {"Content-Type": "application/json"})
+            return
         if self.path != f"{_API}/invocation/next":
             self._send(404, b'{"errorType":"InvalidRequest"}')
             return
@@ -379,14 +397,17 @@ class _Handler(BaseHTTPRequestHandler):
             "Lambda-Runtime-Deadline-Ms": str(pending.deadline_ms),
             "Lambda-Runtime-Invoked-Function-Arn": env.config.function_arn,
             "Lambda-Runtime-Trace-Id": _trace_id(),
+            "Lambda-Runtime-Invocation-Id": pending.invocation_id,
         }
+        if pending.tenant_id is not None:
+            headers["Lambda-Runtime-Aws-Tenant-Id"] = pending.tenant_id
         self._send(200, pending.payload, headers)
 
     def do_POST(self) -> None:
         env = self.server.environment
         body = self._body()
         path = self.path
-        if path == f"{_API}/init/error":
+        if path in (f"{_API}/init/error", f"{_API}/restore/error"):
             env.finish(None, "init_error", body, "application/json")
             self._send(202, b'{"status":"OK"}')
             return
@@ -395,7 +416,10 @@ class _Handler(BaseHTTPRequestHandler):
             request_id, _, action = path[len(prefix) :].partition("/")
             if action in ("response", "error"):
                 content_type = self.headers.get("Content-Type") or "application/json"
-                if env.finish(request_id, action, body, content_type):
+                echo = self.headers.get("Lambda-Runtime-Invocation-Id")
+                if env.stale(request_id, echo):  # a late post of an invocation that has ended
+                    self._send(410, b'{"errorType":"InvocationGone"}')
+                elif env.finish(request_id, action, body, content_type):
                     self._send(202, b'{"status":"OK"}')
                 else:
                     self._send(400, b'{"errorType":"InvalidRequestID"}')
@@ -406,9 +430,13 @@ class _Handler(BaseHTTPRequestHandler):
 class Environment:
     """One execution environment: a runtime API server plus one awslambdaric process."""
 
-    def __init__(self, config: FunctionConfig, *, import_profile: bool = False) -> None:
+    def __init__(
+        self, config: FunctionConfig, *, import_profile: bool = False, limits: Limits | None = None
+    ) -> None:
         self.config = config
         self.import_profile = import_profile
+        self._limits = limits  # Lambda's CPU share and memory limit (see _cgroup.py)
+        self._group: Group | None = None  # this environment's control group, once spawned
         self._cond = threading.Condition()
         self._pending: _Pending | None = None
         self._queue: list[_Pending | None] = []
@@ -433,6 +461,8 @@ class Environment:
         self.peak_mb: int | None = None  # last VmHWM read, or the reaped child's maxrss
         self.init_failed = False
         self.closed = False  # close() was called: no invocation may start or finish here
+        self.stale_posts = 0  # posts refused for echoing another invocation's id
+        self.last_echo: tuple[str, str | None] | None = None  # (sent, echoed) of the last post
 
     @property
     def reusable(self) -> bool:
@@ -550,6 +580,9 @@ class Environment:
                     f"The runtime's supervisor ({supervisor!r}) did not start: {output or 'no output'}",
                     python=supervisor,
                 )
+            if self._limits is not None and control.supervisor is not None:
+                # The runtime the supervisor starts is born in the group (INIT's share).
+                self._group = self._limits.enter(control.supervisor)
             self.spawned_at = time.perf_counter()
             os.write(go_write, b"g")
         finally:
@@ -626,6 +659,8 @@ class Environment:
                 self._cond.wait_for(lambda: self.exit_status is not None, timeout=5.0)
             self._queue.append(None)
             self._cond.notify_all()
+        if self._group is not None:
+            self._group.remove()  # kills whatever is left in it first
         self._server.shutdown()
         self._server.server_close()
         for pipe in (self._output, self._calls, self._control):
@@ -639,6 +674,8 @@ class Environment:
         with self._cond:
             if self.init_duration_ms is None:
                 self.init_duration_ms = (time.perf_counter() - self.spawned_at) * 1000.0
+                if self._group is not None and self._limits is not None:
+                    self._limits.end_init(self._group)  # from INIT's CPU share to the invocations'
                 self._end_init()
                 self._read_peak()
                 self._cond.notify_all()
@@ -659,6 +696,23 @@ class Environment:
             output, self.imports = parse_importtime(output)
         self.init_output = output
         self.init_calls = parse_calls(self._calls.take()) if self._calls else {}
+
+    def stale(self, request_id: str, invocation_id: str | None) -> bool:
+        """Whether a post echoes an invocation id other than the current invocation's.
+
+        Lambda refuses such a post (410 Gone): it is the late response of an invocation
+        that timed out, and must not be taken for the next one's. A post without the
+        echo (a runtime client older than 4.0.2) is judged by its request id alone.
+        """
+        with self._cond:
+            pending = self._pending
+            if pending is None or request_id != pending.request_id:
+                return False  # an unknown request id: 400, as before
+            self.last_echo = (pending.invocation_id, invocation_id)
+            if invocation_id is not None and invocation_id != pending.invocation_id:
+                self.stale_posts += 1
+                return True
+            return False
 
     def finish(self, request_id: str | None, kind: str, body: bytes, content_type: str) -> bool:
         """Record a posted response, error or init error; False for an unknown id."""
@@ -686,12 +740,15 @@ class Environment:
 
     # -- caller side -----------------------------------------------------------------
 
-    def invoke(self, payload: bytes, content_type: str) -> Invocation:
-        """Run one invocation to its end and build what Lambda would report."""
+    def invoke(self, payload: bytes, content_type: str, *, tenant_id: str | None = None) -> Invocation:
+        """Run one invocation to its end and build what Lambda would report.
+
+        ``tenant_id`` is sent as ``Lambda-Runtime-Aws-Tenant-Id`` (tenant isolation mode).
+        """
         config = self.config
         request_id = str(uuid.uuid4())
         cold = self.process is None
-        pending = _Pending(request_id, payload, content_type)
+        pending = _Pending(request_id, payload, content_type, tenant_id)
         with self._cond:
             if self.dead or self.closed:
                 raise HandlerNotReadyError("This execution environment has stopped.")
@@ -744,6 +801,7 @@ class Environment:
         init_ms = self.init_duration_ms if cold else None
         error: dict[str, Any] | None = None
         status: str | None = None
+        out_of_memory = False
         if timed_out:
             status = "timeout"
             if pending.handed_out_at is None and cold:
@@ -769,6 +827,13 @@ class Environment:
                 "errorType": "Runtime.ExitError",
                 "errorMessage": f"RequestId: {pending.request_id} Error: Runtime exited with error: {reason}",
             }
+            if self._group is not None and self._group.oom_kills() > 0:  # past Memory Size
+                out_of_memory = True
+                error = {
+                    "errorType": "Runtime.OutOfMemory",
+                    "errorMessage": f"RequestId: {pending.request_id} Error: Runtime exited with error: "
+                    "signal: killed",
+                }
         else:
             if pending.handed_out_at is None:  # init error: no event was handed out
                 duration = 0.0
@@ -795,11 +860,17 @@ class Environment:
             duration_ms=duration,
             billed_duration_ms=Report.billed(duration, init_ms),
             memory_size_mb=config.memory_mb,
-            max_memory_used_mb=pending.max_memory_mb or self._final_peak(),
+            # Lambda reports the whole Memory Size as used when it ends an environment for it.
+            max_memory_used_mb=(
+                config.memory_mb if out_of_memory else pending.max_memory_mb or self._final_peak()
+            ),
             init_duration_ms=init_ms,
             status=status,
             error_type=None if error is None else str(error.get("errorType", "Unknown")),
+            init_status=_init_status(pending, cold=cold, timed_out=timed_out),
             function_version=config.function_version,
+            cpu_share=None if self._group is None or self._limits is None else self._limits.cpu_share,
+            limits_notice=LIMITS_OFF if self._limits is None else self._limits.notice,
         )
         return Invocation(
             request_id=pending.request_id,
@@ -828,6 +899,17 @@ class Environment:
             if self.dead:  # wait4 in the watcher may still be about to report maxrss
                 self._cond.wait_for(lambda: self.exit_status is not None, timeout=2.0)
             return self.peak_mb
+
+
+def _init_status(pending: _Pending, *, cold: bool, timed_out: bool) -> str | None:
+    """How a failed INIT ended (Lambda's INIT_REPORT Status), or None when INIT succeeded.
+
+    INIT failed when the event was never handed out: the runtime reported an init
+    error, exited, or overran the INIT timeout.
+    """
+    if not cold or pending.handed_out_at is not None:
+        return None
+    return "timeout" if timed_out else "error"
 
 
 def _closed_during_invocation(request_id: str | None) -> EmulatorError:

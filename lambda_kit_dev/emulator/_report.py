@@ -32,6 +32,17 @@ class Report:
         status: ``None`` on success, ``"error"`` or ``"timeout"`` otherwise.
         error_type: The ``errorType`` that Lambda appends when ``status`` is ``"error"``.
         function_version: Shown in the START line.
+        init_status: ``"error"`` or ``"timeout"`` when INIT failed (Lambda then logs an
+            ``INIT_REPORT`` line before START), else ``None``.
+        restore_duration_ms: SnapStart: from the restore of the snapshot to the runtime's
+            first ``/next``, after-restore hooks included (cold starts only; such an
+            invocation has no Init Duration).
+        cpu_share: The CPU share the invocation ran with, in vCPUs, as measured when
+            the emulator calibrated it (``Emulator(limits=True)``); ``None`` when the
+            CPU was not limited (the machine's whole CPU).
+        limits_notice: What of Lambda's CPU share and memory limit the invocation did
+            not have, and why (limits off, no cgroup rights, macOS, a share capped at
+            this machine's CPUs); ``None`` when it had both.
     """
 
     request_id: str
@@ -43,6 +54,10 @@ class Report:
     status: str | None = None
     error_type: str | None = None
     function_version: str = "$LATEST"
+    init_status: str | None = None
+    restore_duration_ms: float | None = None
+    cpu_share: float | None = None
+    limits_notice: str | None = None
 
     @staticmethod
     def billed(duration_ms: float, init_duration_ms: float | None) -> int:
@@ -52,8 +67,8 @@ class Report:
 
     @property
     def cold(self) -> bool:
-        """Whether this invocation started a new execution environment."""
-        return self.init_duration_ms is not None
+        """Whether this invocation started a new execution environment (INIT or a restore)."""
+        return self.init_duration_ms is not None or self.restore_duration_ms is not None
 
     def start_line(self) -> str:
         """``START RequestId: <id> Version: $LATEST``."""
@@ -75,15 +90,35 @@ class Report:
         ]
         if self.init_duration_ms is not None:
             fields.append(f"Init Duration: {self.init_duration_ms:.2f} ms")
+        if self.restore_duration_ms is not None:
+            fields.append(f"Restore Duration: {self.restore_duration_ms:.2f} ms")
         if self.status is not None:
             fields.append(f"Status: {self.status}")
             if self.error_type is not None and self.status == "error":
                 fields.append(f"Error Type: {self.error_type}")
         return "\t".join(fields) + "\t"
 
+    def init_report_line(self) -> str | None:
+        """Lambda's ``INIT_REPORT`` line for a failed INIT, or None when INIT did not fail.
+
+        ``INIT_REPORT Init Duration: 1236.04 ms\tPhase: init\tStatus: error\tError Type: ...``
+        """
+        if self.init_status is None:
+            return None
+        fields = [
+            f"INIT_REPORT Init Duration: {self.init_duration_ms or 0.0:.2f} ms",
+            "Phase: init",
+            f"Status: {self.init_status}",
+        ]
+        if self.init_status == "error" and self.error_type is not None:
+            fields.append(f"Error Type: {self.error_type}")
+        return "\t".join(fields)
+
     def lines(self) -> list[str]:
-        """START, END and REPORT lines."""
-        return [self.start_line(), self.end_line(), self.report_line()]
+        """START, END and REPORT lines (after an INIT_REPORT line when INIT failed)."""
+        init_report = self.init_report_line()
+        lines = [self.start_line(), self.end_line(), self.report_line()]
+        return lines if init_report is None else [init_report, *lines]
 
 
 @dataclass(frozen=True)
@@ -147,6 +182,9 @@ class Invocation:
         parts: list[str] = []
         if self.init_output:
             parts.append(self.init_output.rstrip("\n"))
+        init_report = self.report.init_report_line()
+        if init_report is not None:
+            parts.append(init_report)
         parts.append(self.report.start_line())
         if self.output:
             parts.append(self.output.rstrip("\n"))

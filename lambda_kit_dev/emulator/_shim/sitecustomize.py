@@ -160,5 +160,10 @@ if __name__ == "sitecustomize":  # imported by site at start-up, not by a test
     _fd = os.environ.pop("_LAMBDA_KIT_CALLS_FD", "")
     if _fd.isdigit():
         install(int(_fd))
+    _snapstart = os.environ.pop("_LAMBDA_KIT_SNAPSTART", "")
+    if _snapstart:  # SnapStart: see _lambda_kit_snapstart.py
+        import _lambda_kit_snapstart  # type: ignore[import-not-found]  # this directory, on sys.path now
+
+        _lambda_kit_snapstart.install(_snapstart, int(_fd) if _fd.isdigit() else None, _roots)
     _load_next_sitecustomize()
     remove_own_directory()
