@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
+    from lambda_kit_dev.stand_ins import AwsStandIn
+
 
 def _parse_env(pairs: Sequence[str]) -> dict[str, str]:
     return _parse_pairs(pairs, "--env", "KEY=VALUE")
@@ -76,6 +78,12 @@ def add_function_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--event", metavar="FILE", help="JSON event file ('-' for stdin); {} by default")
     sub.add_argument("--memory", type=int, metavar="MB", help="memory size (default: the template's, or 128)")
     sub.add_argument(
+        "--limits",
+        action="store_true",
+        help="Lambda's CPU share for --memory (memory/1769 vCPUs) and its memory limit, through "
+        "Linux cgroups; said on stderr where they cannot be applied (LAMBDA_KIT_LIMITS=1 does the same)",
+    )
+    sub.add_argument(
         "--timeout", type=float, metavar="S", help="timeout in seconds (default: the template's, or 30)"
     )
     sub.add_argument(
@@ -108,7 +116,23 @@ def add_function_arguments(sub: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="a template parameter's value (repeatable)",
     )
-    sub.add_argument("--aws", action="store_true", help="start a moto stand-in for AWS on 127.0.0.1")
+    sub.add_argument(
+        "--aws",
+        action="store_true",
+        help="start an AWS stand-in (moto's server on 127.0.0.1) for the function",
+    )
+    sub.add_argument(
+        "--aws-seed",
+        metavar="FILE",
+        help="secrets and parameters to create in the AWS stand-in, a JSON or YAML file "
+        "(see docs/testing.md); implies --aws",
+    )
+    sub.add_argument(
+        "--aws-endpoint",
+        metavar="URL",
+        help="use a running AWS stand-in, e.g. a moto server at http://127.0.0.1:5000, instead of "
+        "starting one (the function gets its URL in AWS_ENDPOINT_URL, and dummy credentials)",
+    )
     sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
@@ -118,6 +142,10 @@ def add_function_arguments(sub: argparse.ArgumentParser) -> None:
 _MODULE_COMMANDS: dict[str, tuple[str, str]] = {
     "layer": ("lambda_kit_dev.layer", "build a Lambda layer of lambda-kit for a runtime"),
     "bundle": ("lambda_kit_dev.layer", "build a function's deployment package for a runtime"),
+    "load": ("lambda_kit_dev.load", "drive a function at a request rate, scaled as Lambda scales it"),
+    "logs": ("lambda_kit_dev.logs", "analyse Lambda's REPORT lines: concurrency, cost, right-sizing"),
+    "filter": ("lambda_kit_dev.filters", "apply event-source-mapping FilterCriteria to events"),
+    "tune": ("lambda_kit_dev.tune", "duration and cost at each memory size, with Lambda's CPU share"),
 }
 
 
@@ -141,7 +169,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--cold", type=int, default=5, metavar="N", help="cold starts (default 5)")
     bench.add_argument("--warm", type=int, default=50, metavar="M", help="warm invocations (default 50)")
     bench.add_argument(
-        "--rps", type=float, default=6000.0, metavar="R", help="request rate to project (default 6000)"
+        "--rps",
+        type=float,
+        default=6000.0,
+        metavar="R",
+        help="requests (invocations) per second to project (default 6000); for an SQS, Kinesis, "
+        "DynamoDB Streams, Kafka or MQ event, a request is one batch of its records",
     )
     bench.add_argument("--no-import-profile", action="store_true", help="skip the -X importtime cold start")
     bench.add_argument(
@@ -149,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip checking that the code has bytecode Lambda can use (and measuring its cost)",
     )
+    bench.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
 
     invoke = commands.add_parser("invoke", help="invoke once and print the log and the response")
     add_function_arguments(invoke)
@@ -239,6 +273,14 @@ def _function_settings(
         )
     if settings["python"] is not None:
         settings["python"], _ = resolve(settings["python"], log=_announce)
+    if getattr(args, "limits", False):
+        import os
+
+        from lambda_kit_dev.emulator._cgroup import unavailable
+
+        os.environ["LAMBDA_KIT_LIMITS"] = "1"  # reaches every emulator this command starts
+        for reason in unavailable():
+            _announce(reason)
     return settings
 
 
@@ -258,6 +300,33 @@ def function_settings(args: argparse.Namespace) -> dict[str, Any]:
             "--function and --parameter read a SAM template: give it with --template FILE"
         )
     return _function_settings(args, _parse_env(args.env), _parse_pairs(args.parameter, "--parameter"))
+
+
+def aws_setting(args: argparse.Namespace) -> bool | AwsStandIn:
+    """The emulator's ``aws=`` from ``--aws``, ``--aws-seed`` and ``--aws-endpoint``.
+
+    A stand-in for a seed or an endpoint is returned unstarted: the emulator starts it
+    (creating the seed) and stops it when it closes. The seed file is read and checked
+    here, before anything starts.
+
+    Raises:
+        ConfigurationError: ``--aws`` with ``--aws-endpoint``, an invalid URL, or a seed
+            file that cannot be read or is not a seed.
+    """
+    seed = getattr(args, "aws_seed", None)
+    endpoint = getattr(args, "aws_endpoint", None)
+    if endpoint is not None and args.aws:
+        from lambda_kit.exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            "--aws starts an AWS stand-in and --aws-endpoint uses a running one: give one of them.",
+            setting="aws_endpoint",
+        )
+    if seed is None and endpoint is None:
+        return bool(args.aws)
+    from lambda_kit_dev.stand_ins import AwsStandIn
+
+    return AwsStandIn(seed=seed, endpoint_url=endpoint)
 
 
 def load_event(path: str | None) -> Any:
@@ -280,7 +349,7 @@ def _bench(args: argparse.Namespace, settings: dict[str, Any], event: Any) -> in
             event,
             cold=args.cold,
             warm=args.warm,
-            aws=args.aws,
+            aws=aws_setting(args),
             rps=args.rps,
             profile_imports=not args.no_import_profile,
             check_bytecode=not args.no_bytecode_check,
@@ -290,6 +359,10 @@ def _bench(args: argparse.Namespace, settings: dict[str, Any], event: Any) -> in
         )
     finally:
         progress.close()
+    if args.html:
+        from lambda_kit_dev.html_report import bench_page, write_page
+
+        write_page(args.html, bench_page(result))
     if args.json:
         print(strict_json(result.to_dict()))
     else:
@@ -301,7 +374,7 @@ def _invoke(args: argparse.Namespace, settings: dict[str, Any], event: Any) -> i
     from lambda_kit_dev.emulator import Emulator
 
     handler = settings.pop("handler")
-    with Emulator(handler, aws=args.aws, **settings) as function:
+    with Emulator(handler, aws=aws_setting(args), **settings) as function:
         invocation = function.invoke(event)
     if args.json:
         document = {

@@ -43,6 +43,7 @@ __all__ = [
     "AWS_QUOTAS",
     "CONCURRENCY_QUOTA",
     "BenchResult",
+    "batch_of",
     "format_comparison",
     "format_report",
     "percentile",
@@ -91,8 +92,12 @@ def _figure(values: Sequence[float], q: float) -> float | None:
 class Projection:
     """What a request rate means for concurrency and each AWS operation's quota.
 
-    ``basis`` says which p99 Duration it uses: ``"warm"``, or ``"cold"`` when no warm
-    invocation succeeded (``--warm 0``, say).
+    A request is one invocation. ``basis`` says which p99 Duration it uses: ``"warm"``,
+    or ``"cold"`` when no warm invocation succeeded (``--warm 0``, say). When the event
+    is a batch from a poller (SQS, Kinesis, DynamoDB Streams, Kafka, MQ: see
+    :func:`batch_of`), one request is one batch: ``batch_source`` names the records,
+    ``records_per_batch`` counts the event's, and ``records_per_second`` is ``rps``
+    times that.
     """
 
     rps: float
@@ -102,6 +107,52 @@ class Projection:
     operations: dict[str, dict[str, float | None]]  # op -> {rate, quota}
     warnings: list[str]
     basis: str = "warm"
+    batch_source: str | None = None
+    records_per_batch: int | None = None
+    records_per_second: float | None = None
+
+
+# Event sources whose poller hands a function a batch of records per invocation:
+# eventSource -> (what a record is, the event's key holding them).
+_BATCH_SOURCES = {
+    "aws:sqs": ("SQS messages", "Records"),
+    "aws:kinesis": ("Kinesis records", "Records"),
+    "aws:dynamodb": ("DynamoDB stream records", "Records"),
+    "aws:kafka": ("Kafka records", "records"),
+    "SelfManagedKafka": ("Kafka records", "records"),
+    "aws:mq": ("Amazon MQ messages", "messages"),
+    "aws:rmq": ("RabbitMQ messages", "rmqMessagesByQueue"),
+}
+
+
+def batch_of(event: Any) -> tuple[str, int] | None:
+    """``(what a record is, how many)`` when ``event`` is a poller's batch, else None.
+
+    SQS, Kinesis and DynamoDB Streams events list their records under ``Records``
+    (each with its ``eventSource``); Kafka's group them by topic partition under
+    ``records``, Amazon MQ's under ``messages`` (RabbitMQ's by queue). Any other
+    event, an empty batch or a malformed one is not a batch: one request, one event.
+    """
+    if not isinstance(event, dict):
+        return None
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        source = records[0].get("eventSource")
+        if isinstance(source, str) and _BATCH_SOURCES.get(source, ("", ""))[1] == "Records":
+            return _BATCH_SOURCES[source][0], len(records)
+        return None
+    source = event.get("eventSource")
+    if not isinstance(source, str) or source not in _BATCH_SOURCES:
+        return None
+    name, key = _BATCH_SOURCES[source]
+    held = event.get(key)
+    if isinstance(held, dict) and all(isinstance(group, list) for group in held.values()):
+        count = sum(len(group) for group in held.values())
+    elif isinstance(held, list):
+        count = len(held)
+    else:
+        return None
+    return (name, count) if count else None
 
 
 def project(
@@ -112,16 +163,19 @@ def project(
     quotas: Mapping[str, float] = AWS_QUOTAS,
     concurrency_quota: int = CONCURRENCY_QUOTA,
     basis: str = "warm",
+    batch: tuple[str, int] | None = None,
 ) -> Projection:
     """Little's law at ``rps``: concurrency = rps x duration, and each operation's rate.
 
     Args:
-        rps: Requests per second to project.
+        rps: Requests (invocations) per second to project; for a batch source, batches.
         warm_p99_ms: The p99 warm Duration in milliseconds.
         warm_calls: Mean AWS API calls per warm invocation, ``"service.Operation"`` keyed.
         quotas: Requests-per-second quotas by operation.
         concurrency_quota: The account's concurrency quota.
         basis: Which invocations ``warm_p99_ms`` comes from, for the report.
+        batch: ``(what a record is, records per batch)`` when a request is a batch
+            (see :func:`batch_of`).
     """
     concurrency = rps * warm_p99_ms / 1000.0
     warnings: list[str] = []
@@ -152,7 +206,19 @@ def project(
                 f"quota of {quota:,.0f}/s, which every function in the account and Region shares: "
                 "a second such function, or a burst, would be throttled."
             )
-    return Projection(rps, warm_p99_ms, concurrency, concurrency_quota, operations, warnings, basis)
+    source, size = batch if batch is not None else (None, None)
+    return Projection(
+        rps,
+        warm_p99_ms,
+        concurrency,
+        concurrency_quota,
+        operations,
+        warnings,
+        basis,
+        batch_source=source,
+        records_per_batch=size,
+        records_per_second=rps * size if size is not None else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -183,6 +249,7 @@ class BenchResult:
     summary: dict[str, float | None] = field(default_factory=dict)
     invocations: int = 0
     bytecode: dict[str, Any] | None = None
+    import_waterfall: list[dict[str, Any]] = field(default_factory=list)  # for the HTML report
 
     @property
     def failed(self) -> bool:
@@ -291,12 +358,16 @@ def run_bench(
             if progress:
                 progress("warm", i + 1, warm)
         imports: list[ImportTiming] = []
+        waterfall: list[dict[str, Any]] = []
         imported: set[str] | None = None
         if profile_imports:
             function.import_profile = True
             profiled = function.invoke(event, fresh=True)
             function.import_profile = False
             imports = heaviest_imports(profiled.imports, handler)
+            from lambda_kit_dev.html_report import import_waterfall
+
+            waterfall = import_waterfall(profiled.imports)
             if profiled.ok:  # the handler module itself is not timed: it is imported all the same
                 imported = {t.module.partition(".")[0] for t in profiled.imports}
                 imported.add(handler.rpartition(".")[0].partition(".")[0])
@@ -304,11 +375,23 @@ def run_bench(
                 progress("import profile", 1, 1)
         if check_bytecode:
             bytecode = _check_bytecode(function, handler, event, cold, imported, settings, progress)
-    result = summarise(label or handler, cold_runs, warm_runs, imports=imports, memory_mb=memory_mb, rps=rps)
+    result = summarise(
+        label or handler,
+        cold_runs,
+        warm_runs,
+        imports=imports,
+        memory_mb=memory_mb,
+        rps=rps,
+        batch=batch_of(event),
+    )
     if bytecode is not None:
         from dataclasses import replace
 
         result = replace(result, bytecode=bytecode)
+    if waterfall:
+        from dataclasses import replace
+
+        result = replace(result, import_waterfall=waterfall)
     return result
 
 
@@ -387,6 +470,7 @@ def summarise(
     imports: Sequence[ImportTiming] = (),
     memory_mb: int = 128,
     rps: float = 6000.0,
+    batch: tuple[str, int] | None = None,
 ) -> BenchResult:
     """The figures and the projection of a bench's invocations (those that succeeded).
 
@@ -397,6 +481,7 @@ def summarise(
         imports: The heaviest imports of INIT.
         memory_mb: The configured memory.
         rps: The request rate to project.
+        batch: ``(what a record is, records per batch)`` when the event is a batch.
     """
     every = [*cold_runs, *warm_runs]
     errors = [
@@ -413,10 +498,10 @@ def summarise(
     warm_calls = _mean_calls(warm_ok, include_init=False)
     projection: Projection | None = None
     if warm_ms:
-        projection = project(rps, percentile(warm_ms, 99), warm_calls)
+        projection = project(rps, percentile(warm_ms, 99), warm_calls, batch=batch)
     elif cold_ms:  # no warm invocation succeeded (or none was asked for)
         projection = project(
-            rps, percentile(cold_ms, 99), _mean_calls(cold_ok, include_init=False), basis="cold"
+            rps, percentile(cold_ms, 99), _mean_calls(cold_ok, include_init=False), basis="cold", batch=batch
         )
     billed_warm = [i.report.billed_duration_ms for i in warm_ok]
     gb = memory_mb / 1024
@@ -546,11 +631,21 @@ def format_report(result: BenchResult) -> str:
         lines.append(f"    {operation:<36}{per_cold:>10.2f}{per_warm:>10.2f}")
     p = result.projection
     if p is not None:
-        lines += [
-            "",
-            f"  At {p.rps:,.0f} requests/s (Little's law with {p.basis} p99 {p.duration_ms:.2f} ms):",
-            f"    concurrency {p.concurrency:>12,.1f}  of {p.concurrency_quota:,} default quota",
-        ]
+        if p.batch_source is not None and p.records_per_batch is not None:
+            lines += [
+                "",
+                f"  At {p.rps:,.0f} invocations/s, each a batch of {p.records_per_batch:,} {p.batch_source} "
+                f"({p.records_per_second or 0:,.0f} records/s; Little's law with {p.basis} p99 "
+                f"{p.duration_ms:.2f} ms):",
+                f"    (a request is one invocation, here one batch: for M records/s, pass --rps M/"
+                f"{p.records_per_batch:,})",
+            ]
+        else:
+            lines += [
+                "",
+                f"  At {p.rps:,.0f} requests/s (Little's law with {p.basis} p99 {p.duration_ms:.2f} ms):",
+            ]
+        lines.append(f"    concurrency {p.concurrency:>12,.1f}  of {p.concurrency_quota:,} default quota")
         for operation, figures in p.operations.items():
             quota = figures["quota"]
             quota_text = f"of {quota:,.0f}/s default quota" if quota else "(no default quota known)"

@@ -15,6 +15,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+# lambda-kit's own pytest plugin, as users get it through its entry point (which
+# pyproject's addopts turns off here so that coverage sees its import-time lines).
+pytest_plugins = ["lambda_kit_dev.pytest_plugin"]
+
 HANDLERS = Path(__file__).parent / "functions"
 
 
@@ -53,12 +57,14 @@ _CHROMIUM_ARGS = (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """A real headless Chromium (Playwright drives it), shared by the session.
+    """A real headless Chromium (Playwright drives it), shared by a test module.
 
-    Fails, never skips, when Chromium is missing: a browser test that does not run
-    proves nothing.
+    Per module, not per session: while Playwright's synchronous API is running, the
+    main thread has an asyncio loop marked as running, and every later test that runs
+    a loop of its own (an async core, say) would fail. Fails, never skips, when
+    Chromium is missing: a browser test that does not run proves nothing.
     """
     from playwright.sync_api import sync_playwright
 

@@ -2,7 +2,9 @@
 
 * :class:`TLSServer`: a local HTTPS server with a throwaway certificate, for
   keep-alive, deadline and fault tests of outbound clients.
-* :class:`AwsStandIn`: a moto server on 127.0.0.1, for AWS APIs without an account.
+* :class:`AwsStandIn`: a moto server on 127.0.0.1 in a process of its own (state
+  isolated per instance), seeded with secrets and parameters, for AWS APIs without
+  an account.
 
 Test infrastructure with development dependencies (cryptography, moto): never part
 of what runs inside Lambda.
