@@ -13,15 +13,20 @@ Example:
 from __future__ import annotations
 
 import datetime
+import gc
 import json
 import math
 import os
 import platform
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -69,7 +74,16 @@ def _git(*args: str) -> str | None:
 def machine_info(packages: tuple[str, ...] = ("lambda-perf-kit", "awslambdaric")) -> dict[str, Any]:
     """Where a result came from: platform, CPU, Python and the packages measured."""
     commit = _git("rev-parse", "--short", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    # What `make bench` itself writes (results, the performance page) does not make the tree dirty.
+    status = _git(
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        ":!benchmarks/results",
+        ":!docs/performance.md",
+    )
     try:
         usable_cpus: int | None = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -197,3 +211,106 @@ class Output:
         json_path, text_path = self.paths()
         self.line(f"results : {json_path.relative_to(REPO_ROOT)}, {text_path.relative_to(REPO_ROOT)}")
         self.write(record)
+
+
+# -- paired rounds of CPU time ------------------------------------------------------------------
+
+CONTROL_TOLERANCE = 0.03  # an identical pair further apart than this voids the pass
+
+
+def paired_rounds(
+    contenders: dict[str, Callable[[], object]],
+    *,
+    rounds: int,
+    passes: int = 2,
+    batch_seconds: float = 0.01,
+) -> list[dict[str, list[float]]]:
+    """CPU seconds per call of each contender, per round, in ``passes`` independent passes.
+
+    Each round times one batch of every contender back to back (the order rotated each
+    round), on ``time.thread_time()``, so ratios are taken within a round, where the
+    machine's state is the same for all. The first contender is timed twice per round,
+    as itself and as ``"<first> (control)"``: the identical pair whose ratio shows the
+    noise floor (see :func:`control_summary`). Each contender's batch is sized once to
+    about ``batch_seconds``.
+    """
+    first = next(iter(contenders))
+    tasks = [*contenders.items(), (f"{first} (control)", contenders[first])]
+    calls: dict[str, int] = {}
+    for label, function in tasks:
+        for _ in range(20):  # warm up: caches, first-call costs
+            function()
+        began, count = time.thread_time(), 0
+        while time.thread_time() - began < batch_seconds / 4 or count < 10:
+            function()
+            count += 1
+        spent = max(time.thread_time() - began, 1e-9)
+        calls[label] = max(5, round(count * batch_seconds / spent))
+    calls[tasks[-1][0]] = calls[first]
+    results: list[dict[str, list[float]]] = []
+    for _ in range(passes):
+        series: dict[str, list[float]] = {label: [] for label, _ in tasks}
+        for turn in range(rounds):
+            shift = turn % len(tasks)
+            for label, function in tasks[shift:] + tasks[:shift]:
+                count = calls[label]
+                gc.collect()
+                began = time.thread_time()
+                for _ in range(count):
+                    function()
+                series[label].append((time.thread_time() - began) / count)
+        results.append(series)
+    return results
+
+
+def paired_ratio(passes: list[dict[str, list[float]]], numerator: str, denominator: str) -> dict[str, Any]:
+    """``numerator``'s time over ``denominator``'s, per round: each pass's median and quartiles.
+
+    ``worst`` is the largest pass median (the figure to quote for "at most"), ``best``
+    the smallest (quote it for "at least"); ``spread`` is the largest over the smallest.
+    """
+    medians: list[float] = []
+    found: list[dict[str, float]] = []
+    for series in passes:
+        ratios = [top / bottom for top, bottom in zip(series[numerator], series[denominator], strict=True)]
+        medians.append(median(ratios))
+        found.append(
+            {
+                "median": round(median(ratios), 4),
+                "p25": round(percentile(ratios, 25), 4),
+                "p75": round(percentile(ratios, 75), 4),
+            }
+        )
+    return {
+        "passes": found,
+        "worst": round(max(medians), 4),
+        "best": round(min(medians), 4),
+        "spread": round(max(medians) / min(medians), 4),
+    }
+
+
+def control_summary(passes: list[dict[str, list[float]]]) -> dict[str, Any]:
+    """The identical pair of :func:`paired_rounds`: its ratio per pass, and whether each pass holds."""
+    control = next(label for label in passes[0] if label.endswith(" (control)"))
+    first = control.removesuffix(" (control)")
+    ratio = paired_ratio(passes, control, first)
+    medians = [entry["median"] for entry in ratio["passes"]]
+    return {
+        **ratio,
+        "tolerance": CONTROL_TOLERANCE,
+        "holds": [abs(value - 1) <= CONTROL_TOLERANCE for value in medians],
+    }
+
+
+def control_line(control: dict[str, Any]) -> str:
+    """The control as one line: each pass's ratio, and VOID for a pass off by more than 3 %."""
+    shown = ", ".join(
+        f"{entry['median']:.3f} (IQR {entry['p25']:.3f}-{entry['p75']:.3f})" + ("" if holds else " VOID")
+        for entry, holds in zip(control["passes"], control["holds"], strict=True)
+    )
+    return f"control : identical pair {shown}; must be within 1 +/- {control['tolerance']:.2f}"
+
+
+def per_call_us(passes: list[dict[str, list[float]]], label: str) -> list[float]:
+    """The median CPU microseconds per call of ``label``, one per pass."""
+    return [round(median(series[label]) * 1e6, 3) for series in passes]

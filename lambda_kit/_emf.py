@@ -33,6 +33,7 @@ from __future__ import annotations
 import _thread
 import sys
 import time
+from operator import itemgetter
 
 TYPE_CHECKING = False  # importing typing is not free; annotations need none of it at run time
 if TYPE_CHECKING:
@@ -418,14 +419,47 @@ _write_lock = _thread.RLock()
 _sinks: list[Callable[[str], object]] = []
 
 
+# The part of a line between its timestamp and its properties, per (metric definitions,
+# namespace, dimensions, dimension values): a handler writes the same few shapes of line
+# again and again. Properties (a request id, say) change every time and are left out.
+# Entries are immutable strings; a lost race only builds one twice.
+_middles: dict[tuple[tuple[MetricDefinition, ...], str, str, str], str] = {}
+_MIDDLES_LIMIT = 64  # a line's middle holds up to 100 definitions and 30 dimensions: a few KB
+_first = itemgetter(0)
+
+# On Lambda, the Python runtime client replaces sys.stdout with its Unbuffered wrapper,
+# whose write() flushes the stream itself: flushing again would only cost a Python-level
+# __getattr__ and an empty flush per invocation. Per stream class, whether it is that one.
+_SELF_FLUSHING = ("awslambdaric.bootstrap", "Unbuffered")
+_flushes_itself: dict[type, bool] = {}
+
+
+class _SplitNeeded(Exception):
+    """A metric has more values than one line takes."""
+
+
+def _values_member(entry: list[Any]) -> str:
+    """The member of a metric with several values; raises ``_SplitNeeded`` for too many."""
+    if len(entry) > MAX_VALUES_PER_METRIC + 1:
+        raise _SplitNeeded
+    definition: MetricDefinition = entry[0]
+    return definition.member_key + "[" + ",".join(map(repr, entry[1:])) + "]"
+
+
 def emit(
-    entries: Collection[list[Any]], timestamp: int | None, namespace: str, dimensions: str, members: str
+    entries: Collection[list[Any]],
+    timestamp: int | None,
+    namespace: str,
+    dimensions: str,
+    members: str,
+    properties: str = "",
 ) -> None:
     """Write one blob as EMF lines: one line when it fits, else as many as the limits need.
 
-    The lines are written under the module's write lock, then the stream is flushed:
-    the flush makes them leave the process before the invocation ends (a frozen or
-    recycled execution environment would otherwise hold or lose a buffered line).
+    The lines are written under the module's write lock, then the stream is flushed
+    (unless it is the Lambda runtime client's ``Unbuffered`` wrapper, which flushes every
+    write itself): the flush makes them leave the process before the invocation ends (a
+    frozen or recycled execution environment would otherwise hold or lose a buffered line).
 
     Args:
         entries: One list per metric: its :class:`MetricDefinition`, then its values
@@ -433,7 +467,8 @@ def emit(
         timestamp: The lines' epoch milliseconds; ``None`` for now.
         namespace: The namespace, JSON-encoded.
         dimensions: The ``Dimensions`` array, JSON-encoded.
-        members: The root members after ``_aws``: dimension values, then properties.
+        members: The root members after ``_aws`` holding the dimension values.
+        properties: The root members after those: the properties, JSON-encoded.
 
     Raises:
         MetricsError: One metric does not fit in a line beside its dimensions and
@@ -441,35 +476,58 @@ def emit(
         Exception: Whatever the stream raises propagates (``log_metrics`` turns it
             into a warning); ``ValueError`` when ``sys.stdout`` is ``None``.
     """
-    head = (
-        '{"_aws":{"Timestamp":'
-        + str(int(time.time() * 1000) if timestamp is None else timestamp)
-        + ',"CloudWatchMetrics":[{"Namespace":'
-        + namespace
-        + ',"Dimensions":'
-        + dimensions
-        + ',"Metrics":['
-    )
     lines: tuple[str] | list[str] | None = None
     if len(entries) <= MAX_METRICS_PER_LINE:  # the common case: one line, built in one pass
-        definitions = []
-        values = []
-        for entry in entries:
-            definition: MetricDefinition = entry[0]
-            definitions.append(definition.definition_json)
-            if len(entry) == 2:
-                values.append(definition.member_key + repr(entry[1]))
-            elif len(entry) <= MAX_VALUES_PER_METRIC + 1:
-                values.append(definition.member_key + "[" + ",".join(map(repr, entry[1:])) + "]")
-            else:
-                break
-        else:
-            line = head + ",".join(definitions) + "]}]}" + members + "".join(values) + "}\n"
+        definitions = tuple(map(_first, entries))
+        try:
+            values = [
+                entry[0].member_key + repr(entry[1]) if len(entry) == 2 else _values_member(entry)
+                for entry in entries
+            ]
+        except _SplitNeeded:
+            values = None
+        if values is not None:
+            # Everything between the timestamp and the values is the same from one
+            # invocation to the next for the same metrics and dimensions: made once.
+            key = (definitions, namespace, dimensions, members)
+            middle = _middles.get(key)
+            if middle is None:
+                middle = (
+                    ',"CloudWatchMetrics":[{"Namespace":'
+                    + namespace
+                    + ',"Dimensions":'
+                    + dimensions
+                    + ',"Metrics":['
+                    + ",".join([definition.definition_json for definition in definitions])
+                    + "]}]}"
+                    + members
+                )
+                if len(_middles) >= _MIDDLES_LIMIT:
+                    _middles.clear()  # metric names that vary without bound must not grow memory
+                _middles[key] = middle
+            line = (
+                '{"_aws":{"Timestamp":'
+                + str(int(time.time() * 1000) if timestamp is None else timestamp)
+                + middle
+                + properties
+                + "".join(values)
+                + "}\n"
+            )
             if len(line) <= MAX_LINE:
                 lines = (line,)
     if lines is None:
-        lines = _split(entries, head, members)
-    with _write_lock:
+        head = (
+            '{"_aws":{"Timestamp":'
+            + str(int(time.time() * 1000) if timestamp is None else timestamp)
+            + ',"CloudWatchMetrics":[{"Namespace":'
+            + namespace
+            + ',"Dimensions":'
+            + dimensions
+            + ',"Metrics":['
+        )
+        lines = _split(entries, head, members + properties)
+    _write_lock.acquire()  # not `with`: this runs once per invocation, and `with` costs more
+    try:
         if _sinks:
             sink = _sinks[-1]
             for line in lines:
@@ -480,9 +538,19 @@ def emit(
             raise ValueError("sys.stdout is None: there is no stream to write the EMF line to")
         for line in lines:
             stream.write(line)
-        flush = getattr(stream, "flush", None)
-        if flush is not None:
-            flush()
+        kind = stream.__class__
+        flushes_itself = _flushes_itself.get(kind)
+        if flushes_itself is None:
+            flushes_itself = (kind.__module__, kind.__qualname__) == _SELF_FLUSHING
+            if len(_flushes_itself) >= 16:  # stream classes made on the fly must not grow memory
+                _flushes_itself.clear()
+            _flushes_itself[kind] = flushes_itself
+        if not flushes_itself:
+            flush = getattr(stream, "flush", None)
+            if flush is not None:
+                flush()
+    finally:
+        _write_lock.release()
 
 
 def _member(definition: MetricDefinition, values: list[float | int]) -> str:

@@ -16,7 +16,10 @@ Every input is checked when it is added, with a precise error (subclasses of
 :class:`~lambda_kit.exceptions.MetricsError`): CloudWatch silently drops an invalid
 EMF line, so nothing invalid is ever written. The checks are precomputed sets and
 string methods, and the JSON line is assembled from fragments cached per metric name,
-which makes a warm ``put_metric`` cost a fraction of a microsecond.
+which makes a warm ``put_metric`` cost a fraction of a microsecond. What does not
+change from one invocation to the next (the checked first dimension set of a blob, the
+line between its timestamp and its values) is cached too, bounded, so a handler that
+writes the same shape of line each time only formats its values.
 
 State lives on the instance and is guarded by a lock: several threads (Lambda Managed
 Instances run invocations concurrently in one process) can add metrics at once; a
@@ -82,6 +85,8 @@ if TYPE_CHECKING:
 
     P = ParamSpec("P")
     R = TypeVar("R")
+    # What put_dimensions leaves after a blob's first set: custom sets, sets, taken names, fragments.
+    _Shape = tuple[list[dict[str, str]], list[dict[str, str]], frozenset[str], tuple[str, str]]
 
 __all__ = ["DEFAULT_NAMESPACE", "STANDARD_UNITS", "Metrics", "StorageResolution", "Unit"]
 
@@ -89,6 +94,7 @@ DEFAULT_NAMESPACE = "lambda-kit"
 """The namespace used when neither an argument nor an environment variable names one."""
 
 _KNOWN_NAMES_LIMIT = 4096  # the per-instance caches of checked names and values stay bounded
+_SHAPES_LIMIT = 256  # and the cache of first dimension sets
 
 
 def _warn_not_written(what: str, error: BaseException) -> None:
@@ -202,6 +208,8 @@ class Metrics:
         "_default_fragments",
         "_default_taken",
         "_defaults",
+        "_dimension_shapes",
+        "_fragments",
         "_function_name",
         "_known",
         "_lock",
@@ -263,7 +271,7 @@ class Metrics:
                     f"{len(defaults)} default dimensions; EMF allows at most {MAX_DIMENSIONS_PER_SET}.",
                     size=len(defaults),
                 )
-        self._configure(check_namespace(namespace), service, function_name, defaults, ({}, {}, {}))
+        self._configure(check_namespace(namespace), service, function_name, defaults, ({}, {}, {}, {}))
 
     @staticmethod
     def _check_function_name(value: str) -> None:
@@ -275,11 +283,14 @@ class Metrics:
         service: str | None,
         function_name: str | None,
         defaults: dict[str, str],
-        caches: tuple[dict[str, MetricDefinition], dict[str, str], dict[str, str]],
+        caches: tuple[
+            dict[str, MetricDefinition], dict[str, str], dict[str, str], dict[tuple[Any, ...], _Shape]
+        ],
     ) -> None:
-        # Validated names and values with their JSON fragments; immutable entries, so the
-        # caches are thread-safe and shared with the loggers that new() makes.
-        self._known, self._name_json, self._value_json = caches
+        # Validated names and values with their JSON fragments, and the state a first
+        # dimension set leaves (see put_dimensions); immutable entries, so the caches are
+        # thread-safe and shared with the loggers that new() makes (same defaults).
+        self._known, self._name_json, self._value_json, self._dimension_shapes = caches
         self._namespace = namespace
         self._namespace_json = json_str(namespace)
         self._service = service
@@ -299,6 +310,7 @@ class Metrics:
         self._custom: list[dict[str, str]] | None = None
         self._use_default = True
         self._sets: list[dict[str, str]] | None = None  # None: the defaults, fragments cached
+        self._fragments: tuple[str, str] | None = None  # those of _sets, when known
         self._properties: dict[str, str] = {}
         self._properties_size = 0
         self._taken = self._default_taken
@@ -338,7 +350,7 @@ class Metrics:
         """
         child = Metrics.__new__(Metrics)
         # The caches hold immutable entries only (MetricDefinition, str), so sharing them is thread-safe.
-        caches = (self._known, self._name_json, self._value_json)
+        caches = (self._known, self._name_json, self._value_json, self._dimension_shapes)
         child._configure(self._namespace, self._service, self._function_name, self._defaults, caches)
         return child
 
@@ -391,25 +403,34 @@ class Metrics:
         elif kind is not int or not -EXACT_INT <= value <= EXACT_INT:
             value = coerce_value(key, value)
         try:
-            known = self._known.get(key)
-        except TypeError:  # an unhashable name: _learn raises InvalidMetricNameError
+            known = self._known[key]
+        except (KeyError, TypeError):  # new, or an unhashable name (_learn raises InvalidMetricNameError)
             known = None
         if (
             known is None
             or (known.given_unit is not unit and known.given_unit != unit)
-            or known.given_resolution != storage_resolution
+            or (
+                known.given_resolution is not storage_resolution
+                and known.given_resolution != storage_resolution
+            )
         ):
             known = self._learn(key, unit, storage_resolution)
-        with self._lock:
-            entry = self._metrics.get(key)
+        # acquire/release rather than `with`: this is the hot path, and `with` costs more.
+        lock = self._lock
+        lock.acquire()
+        try:
+            metrics = self._metrics
+            entry = metrics.get(key)
             if entry is None:
                 if key in self._taken:
                     raise self._taken_error(key)
-                self._metrics[key] = [known, value]
+                metrics[key] = [known, value]
             else:
                 if entry[0] is not known:
                     self._check_same(key, entry[0], known)
                 entry.append(value)
+        finally:
+            lock.release()
         return self
 
     def _learn(self, key: str, unit: object, storage_resolution: object) -> MetricDefinition:
@@ -473,12 +494,32 @@ class Metrics:
             >>> Metrics(namespace="Shop").put_dimensions({"operation": "checkout"})
             Metrics(namespace='Shop', service=None)
         """
-        with self._lock:
+        try:
+            shape_key: tuple[Any, ...] | None = tuple(dimensions.items())
+            shape = self._dimension_shapes.get(shape_key)  # type: ignore[arg-type]
+        except (TypeError, AttributeError):  # not a mapping, or unhashable: the checks say which
+            shape_key = shape = None
+        lock = self._lock
+        lock.acquire()  # not `with`: this runs once per invocation, and `with` costs more
+        try:
+            first = self._custom is None and self._use_default and not self._properties
+            if first and shape is not None and (not self._metrics or shape[2].isdisjoint(self._metrics)):
+                # The first set of a blob, seen before: the same checks passed then, and
+                # what they left is reused (the handler's usual call, once per invocation).
+                self._custom, self._sets, self._taken, self._fragments = shape
+                return self
             checked = self._checked_set(dimensions, self._use_default)
             keys = checked.keys()
             custom = [previous for previous in self._custom or () if previous.keys() != keys]
             custom.append(checked)
             self._set_dimensions(custom, self._use_default)
+            if first and shape_key is not None and self._sets is not None:
+                if len(self._dimension_shapes) >= _SHAPES_LIMIT:
+                    self._dimension_shapes.clear()  # dimension values that vary without bound
+                self._fragments = dimension_fragments(self._sets, self._name_json, self._value_json)
+                self._dimension_shapes[shape_key] = (custom, self._sets, self._taken, self._fragments)
+        finally:
+            lock.release()
         return self
 
     def set_dimensions(self, *dimension_sets: Mapping[str, str], use_default: bool = False) -> Metrics:
@@ -569,6 +610,7 @@ class Metrics:
         self._custom = custom
         self._use_default = use_default
         self._sets = None if not custom and use_default else sets
+        self._fragments = None
         self._taken = frozenset(("_aws", *names, *self._properties))
 
     # -- properties and timestamp ----------------------------------------------------
@@ -665,9 +707,10 @@ class Metrics:
         """Write the metrics added so far as EMF lines, then start a fresh blob.
 
         One ``write`` per line, to the current ``sys.stdout``, then one ``flush`` of
-        it; the lines of one flush are written under a lock shared by every logger, so
-        threads flushing at once never mix their lines. Custom dimensions, properties
-        and the timestamp are cleared too; namespace and default dimensions stay. With
+        it (none more on Lambda, whose runtime client flushes every write); the lines
+        of one flush are written under a lock shared by every logger, so threads
+        flushing at once never mix their lines. Custom dimensions, properties and the
+        timestamp are cleared too; namespace and default dimensions stay. With
         no metrics, nothing is written.
 
         Raises:
@@ -678,7 +721,9 @@ class Metrics:
                 of ``None``, ``UnicodeEncodeError``...); the lines of this flush are
                 dropped. Under :meth:`log_metrics` this becomes a warning instead.
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not `with`: this runs once per invocation, and `with` costs more
+        try:
             metrics = self._metrics
             if not metrics:
                 if self._sets is not None or self._properties or self._timestamp is not None:
@@ -686,19 +731,28 @@ class Metrics:
                 return
             self._metrics = {}
             sets = self._sets
+            fragments = self._fragments
             properties = self._properties
             timestamp = self._timestamp
             namespace = self._namespace_json
             if sets is not None or properties or timestamp is not None:
                 self._reset_context()
-        keys, members = (
-            self._default_fragments
-            if sets is None
-            else dimension_fragments(sets, self._name_json, self._value_json)
+        finally:
+            lock.release()
+        if sets is None:
+            keys, members = self._default_fragments
+        elif fragments is not None:
+            keys, members = fragments
+        else:
+            keys, members = dimension_fragments(sets, self._name_json, self._value_json)
+        emit(
+            metrics.values(),
+            timestamp,
+            namespace,
+            keys,
+            members,
+            "".join(properties.values()) if properties else "",
         )
-        if properties:
-            members += "".join(properties.values())
-        emit(metrics.values(), timestamp, namespace, keys, members)
 
     # -- handler decorator ---------------------------------------------------------
 
@@ -773,7 +827,7 @@ class Metrics:
         from lambda_kit import lifecycle
 
         def on_start(context: object) -> None:
-            if capture_cold_start_metric and lifecycle.is_cold_start():
+            if lifecycle.is_cold_start():
                 try:
                     self._record_cold_start(context)
                 except Exception as error:  # invalid or unwritable: the handler runs anyway
@@ -785,7 +839,9 @@ class Metrics:
             except Exception as error:  # invalid or unwritable: never replaces the outcome
                 _warn_not_written("this invocation's metrics", error)
 
-        return lifecycle.wrap_invocation(handler, on_start=on_start, on_finish=on_finish)
+        # Without the ColdStart metric there is nothing to do when an invocation starts.
+        started = on_start if capture_cold_start_metric else None
+        return lifecycle.wrap_invocation(handler, on_start=started, on_finish=on_finish)
 
     def _record_cold_start(self, context: object) -> None:
         """Write the ``ColdStart`` blob once per cold invocation (request id remembered)."""
