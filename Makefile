@@ -40,9 +40,12 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/zensical build --strict --clean
 
-# pytest exits 5 when it collects no test, which fails this target as it should.
+# pytest exits 5 when it collects no test, which fails this target as it should. The suite
+# runs on every core (at most 4 workers; 2 on CI): tests start their own servers and
+# environments, so they share nothing but the machine.
+XDIST := -n auto --maxprocesses 4
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 # pyenv's build of 3.X first, then python3.X on PATH (a pyenv shim that cannot run is no Python).
 unit-all:
@@ -54,7 +57,7 @@ unit-all:
 	    if [ -z "$$py" ]; then echo "unit-all: no Python $$v on this machine: skipped"; continue; fi; \
 	    echo "unit-all: Python $$v ($$py)"; \
 	    $(MAKE) --no-print-directory .venv-$$v/.installed-dev VERSION_PY="$$py" || exit 1; \
-	    .venv-$$v/bin/pytest -q --no-cov -p no:cacheprovider || exit 1; \
+	    .venv-$$v/bin/pytest -q --no-cov -p no:cacheprovider $(XDIST) || exit 1; \
 	done
 
 .venv-%/.installed-dev: pyproject.toml
