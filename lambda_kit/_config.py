@@ -325,7 +325,7 @@ def resolve(
             value came from one) and ``value``.
 
     Example:
-        >>> resolve("ttl", UNSET, 300.0, parse_float, environ={"LAMBDA_KIT_TTL": "60"})
+        >>> resolve("secrets_ttl", UNSET, 300.0, parse_float, environ={"LAMBDA_KIT_SECRETS_TTL": "60"})
         60.0
     """
     valid_text = valid

@@ -250,6 +250,8 @@ class BenchResult:
     invocations: int = 0
     bytecode: dict[str, Any] | None = None
     import_waterfall: list[dict[str, Any]] = field(default_factory=list)  # for the HTML report
+    cpu_share: float | None = None  # vCPUs the invocations ran with (emulator limits), if limited
+    limits_notice: str | None = None  # what of Lambda's CPU and memory limits was not applied
 
     @property
     def failed(self) -> bool:
@@ -518,7 +520,11 @@ def summarise(
         "warm_p99_ms": _figure(warm_ms, 99),
         "warm_cost_per_million_usd": cost,
     }
+    limited = next((i.report for i in every if i.report.cpu_share is not None), None)
+    notice = next((i.report.limits_notice for i in every if i.report.limits_notice), None)
     return BenchResult(
+        cpu_share=limited.cpu_share if limited is not None else None,
+        limits_notice=notice,
         handler=label,
         memory_mb=memory_mb,
         init_ms=init_ms,
@@ -616,6 +622,10 @@ def format_report(result: BenchResult) -> str:
         f"  {'Max Memory Used':<22}{memory:>12}",
         f"  {'Warm cost / 1M (x86)':<22}{_usd(s.get('warm_cost_per_million_usd')):>12}",
     ]
+    if result.cpu_share is not None:
+        lines.append(f"  {'CPU share (achieved)':<22}{result.cpu_share:>8.3f} vCPU")
+    if result.limits_notice:
+        lines.append(f"  Note: {result.limits_notice}")
     if result.imports:
         lines += ["", "  Heaviest imports during INIT (cumulative, -X importtime):"]
         lines += [f"    {t.cumulative_us / 1000:8.1f} ms  {t.module}" for t in result.imports]

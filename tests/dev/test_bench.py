@@ -568,3 +568,33 @@ def test_cli_invoke_json_is_strict_json_when_the_runtime_crashes(
     document = _strict(capsys.readouterr().out)
     assert document["error"]["errorType"] == "Runtime.ExitError"
     assert document["report"]["status"] == "error"
+
+
+@pytest.mark.emulator
+def test_the_report_says_when_cpu_and_memory_are_not_limited(handlers: Path) -> None:
+    """Never silently: a bench without Lambda's limits says so on its report."""
+    result = run_bench("basic.echo", {}, cold=1, warm=1, task_root=str(handlers), profile_imports=False)
+    assert result.cpu_share is None
+    assert result.limits_notice == "CPU and memory not limited (limits off)"
+    assert "Note: CPU and memory not limited (limits off)" in format_report(result)
+    assert result.to_dict()["limits_notice"] == result.limits_notice
+
+
+@pytest.mark.emulator
+def test_the_report_shows_the_cpu_share_achieved_under_limits(
+    handlers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambda_kit_dev.emulator._cgroup import backend
+
+    monkeypatch.setenv("LAMBDA_KIT_LIMITS", "1")
+    result = run_bench(
+        "basic.echo", {}, cold=1, warm=1, task_root=str(handlers), profile_imports=False, memory_mb=1769
+    )
+    report = format_report(result)
+    if backend().cpu:
+        assert result.cpu_share is not None
+        assert 0.5 < result.cpu_share <= 2.0
+        assert "CPU share (achieved)" in report
+    else:  # where cgroups cannot be written
+        assert result.limits_notice
+        assert f"Note: {result.limits_notice}" in report
