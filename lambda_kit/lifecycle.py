@@ -29,8 +29,8 @@ This module tracks all of it:
   snapshot, or at :func:`end_init`, freezing what INIT built so that later full
   collections never scan it again. Importing a typical function's packages makes
   tens of young-generation collections that find almost nothing to free; skipping
-  them cut INIT CPU by 13-14 % in benchmarks/bench_init_gc.py (examples/tuned and a
-  boto3 + pydantic module) for 0.1-0.2 MB more peak memory.
+  them cut INIT CPU by 10-11 % (25-32 ms) in benchmarks/bench_init_gc.py
+  (examples/tuned and a boto3 + pydantic module) for at most 0.11 MB more peak memory.
 * :func:`remaining_time` is the time left before the invocation's deadline. A thread
   with no invocation of its own (a ``ThreadPoolExecutor`` worker: threads do not
   inherit context variables) gets the deadline of the one invocation in flight in
@@ -324,7 +324,8 @@ def pause_gc_for_init(*, freeze: bool = True) -> bool:
         freeze: When INIT ends, move every object INIT made to the permanent
             generation (``gc.freeze()``) before collecting again, so later full
             collections skip them. Reference cycles that became garbage during INIT
-            are then kept for the environment's life (measured: 0.1-0.2 MB).
+            are then kept for the environment's life (measured: at most 0.11 MB of
+            peak memory).
 
     Returns:
         True if the collector was paused; False (nothing changed) when it was off
