@@ -222,6 +222,8 @@ class Emulator:
             layer_lib=self._layers.directory("lib"),
         )
         self.import_profile = import_profile
+        # For the environments started from now on (bench counts calls in untimed runs only).
+        self.count_aws_calls = count_aws_calls
         self.limits = Limits(memory_mb, enabled=_limits_on(limits))
         self.max_environments = max_environments
         self.echo = echo
@@ -330,7 +332,12 @@ class Emulator:
 
     def _create_environment(self) -> Environment:
         """A new, not yet started, execution environment (SnapStart restores from a snapshot)."""
-        return Environment(self._config, import_profile=self.import_profile, limits=self.limits)
+        config = self._config
+        if config.count_aws_calls != self.count_aws_calls:
+            import dataclasses
+
+            config = dataclasses.replace(config, count_aws_calls=self.count_aws_calls)
+        return Environment(config, import_profile=self.import_profile, limits=self.limits)
 
     def invoke_all(self, events: Iterable[Any], *, concurrency: int = 2) -> list[Invocation]:
         """Invoke once per event from ``concurrency`` threads; results in event order."""

@@ -338,6 +338,27 @@ def test_counting_can_be_switched_off(handlers: Path, aws: AwsStandIn) -> None:
     assert result.init_aws_calls == {}
 
 
+def test_counting_switches_per_environment(handlers: Path, aws: AwsStandIn) -> None:
+    """bench times cold starts without the counter, then counts in one more environment."""
+    aws.client("secretsmanager").create_secret(Name="emulator/switched", SecretString="v")
+    aws.client("ssm").put_parameter(Name="/demo/flag", Value="on", Type="String", Overwrite=True)
+    with Emulator(
+        "aws_calls.handler", task_root=handlers, aws=aws, env={"SECRET_ID": "emulator/switched"}
+    ) as fn:
+        fn.count_aws_calls = False
+        quiet = fn.invoke({"calls": 1}, fresh=True)
+        fn.count_aws_calls = True
+        counted = fn.invoke({"calls": 1}, fresh=True)
+        warm = fn.invoke({"calls": 2})
+    assert quiet.ok, quiet.log
+    assert counted.ok, counted.log
+    assert warm.ok, warm.log
+    assert (quiet.init_aws_calls, quiet.aws_calls) == ({}, {})
+    assert counted.init_aws_calls == {"secretsmanager.GetSecretValue": 1}
+    assert counted.aws_calls == {"secretsmanager.GetSecretValue": 1, "ssm.GetParameter": 1}
+    assert warm.aws_calls == {"secretsmanager.GetSecretValue": 2, "ssm.GetParameter": 1}
+
+
 def test_emulator_owns_a_stand_in_when_asked(handlers: Path) -> None:
     with Emulator("basic.context_info", task_root=handlers, aws=True) as fn:
         env = fn.invoke().json()["env"]
