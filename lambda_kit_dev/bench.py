@@ -506,6 +506,8 @@ def summarise(
         if not i.ok
     ]
     cold_ok = [i for i in cold_runs if i.ok]
+    init_gc = [i.report.init_gc_ms for i in cold_ok if i.report.init_gc_ms is not None]
+    init_full = [i.report.init_gc_collections[2] for i in cold_ok if i.report.init_gc_collections is not None]
     # Where the AWS calls of a cold start are counted: the counted run, else the cold starts.
     call_sources = [counted_cold] if counted_cold is not None and counted_cold.ok else cold_ok
     warm_ok = [i for i in warm_runs if i.ok]
@@ -539,6 +541,11 @@ def summarise(
         "warm_p50_ms": _figure(warm_ms, 50),
         "warm_p99_ms": _figure(warm_ms, 99),
         "warm_cost_per_million_usd": cost,
+        "init_gc_p50_ms": _figure(init_gc, 50),
+        # Cold starts whose INIT ran a full collection (tens of ms each), of those observed.
+        "init_full_collection_share": (sum(1 for n in init_full if n) / len(init_full))
+        if init_full
+        else None,
     }
     limited = next((i.report for i in every if i.report.cpu_share is not None), None)
     notice = next((i.report.limits_notice for i in every if i.report.limits_notice), None)
@@ -642,6 +649,12 @@ def format_report(result: BenchResult) -> str:
         f"  {'Max Memory Used':<22}{memory:>12}",
         f"  {'Warm cost / 1M (x86)':<22}{_usd(s.get('warm_cost_per_million_usd')):>12}",
     ]
+    gc_ms, full_share = s.get("init_gc_p50_ms"), s.get("init_full_collection_share")
+    if gc_ms is not None and full_share is not None:
+        lines.append(
+            f"  {'GC during INIT':<22}{_ms(gc_ms):>12}  (a full collection in "
+            f"{full_share:.0%} of cold starts)"
+        )
     if result.cpu_share is not None:
         lines.append(f"  {'CPU share (achieved)':<22}{result.cpu_share:>8.3f} vCPU")
     if result.limits_notice:

@@ -217,6 +217,7 @@ class _Pending:
         self.response_content_type = ""
         self.output = b""
         self.calls = b""
+        self.gc = b""  # the collector's lines (see parse_gc) while this invocation ran
         self.max_memory_mb: int | None = None
 
 
@@ -228,6 +229,23 @@ def parse_calls(data: bytes) -> dict[str, int]:
     """``service.Operation`` lines from the child's call pipe, counted."""
     counts = Counter(line for line in data.decode("utf-8", "replace").splitlines() if line)
     return dict(sorted(counts.items()))
+
+
+def parse_gc(data: bytes) -> tuple[float, tuple[int, int, int]]:
+    """Collection time (ms) and collections per generation from the shim's ``"<gen> <ns>"`` lines.
+
+    A line cut short or garbled (a runtime killed mid-write) is skipped.
+    """
+    spent = 0
+    counts = [0, 0, 0]
+    for line in data.split(b"\n"):
+        fields = line.split()
+        if len(fields) != 2 or not fields[0].isdigit() or not fields[1].isdigit():
+            continue
+        generation = min(int(fields[0]), 2)
+        counts[generation] += 1
+        spent += int(fields[1])
+    return spent / 1e6, (counts[0], counts[1], counts[2])
 
 
 def parse_importtime(text: str) -> tuple[str, tuple[ImportTiming, ...]]:
@@ -449,6 +467,8 @@ class Environment:
         self.process: subprocess.Popen[bytes] | None = None  # the supervisor (see _supervisor.py)
         self._output: _Pipe | None = None
         self._calls: _Pipe | None = None
+        self._gc: _Pipe | None = None  # one line per garbage collection in the runtime
+        self.init_gc: tuple[float, tuple[int, int, int]] | None = None  # INIT's (ms, per generation)
         self._control: _Control | None = None
         self.spawned_at = 0.0
         self.init_duration_ms: float | None = None  # set at the first /next
@@ -471,7 +491,7 @@ class Environment:
 
     # -- child process -------------------------------------------------------------
 
-    def _child_env(self, calls_fd: int | None) -> dict[str, str]:
+    def _child_env(self, calls_fd: int | None, gc_fd: int | None = None) -> dict[str, str]:
         config = self.config
         port = self._server.server_address[1]
         major, minor = interpreter_version(config.python)
@@ -508,6 +528,8 @@ class Environment:
         path += config.python_path
         if calls_fd is not None:
             env["_LAMBDA_KIT_CALLS_FD"] = str(calls_fd)
+        if gc_fd is not None:
+            env["_LAMBDA_KIT_GC_FD"] = str(gc_fd)
         if config.code_roots:
             env["_LAMBDA_KIT_CODE_ROOTS"] = "\n".join(config.code_roots)
         if config.env.get("PYTHONPATH"):
@@ -529,6 +551,7 @@ class Environment:
         calls_write: int | None = None
         if self.config.count_aws_calls:
             calls_read, calls_write = os.pipe()
+        gc_read, gc_write = os.pipe()  # cheap enough to keep on: a write per collection
         out_read, out_write = os.pipe()
         report_read, report_write = os.pipe()
         go_read, go_write = os.pipe()
@@ -539,12 +562,12 @@ class Environment:
             runtime += ["-X", "importtime"]
         runtime += ["-m", "awslambdaric", self.config.handler]
         supervisor = sys.executable or self.config.python
-        passed = [fd for fd in (calls_write, report_write, go_read) if fd is not None]
+        passed = [fd for fd in (calls_write, gc_write, report_write, go_read) if fd is not None]
         try:
             self.process = subprocess.Popen(
                 [supervisor, "-I", "-S", _SUPERVISOR, str(report_write), str(go_read), *runtime],
                 cwd=self.config.task_root,
-                env=self._child_env(calls_write),
+                env=self._child_env(calls_write, gc_write),
                 stdin=subprocess.DEVNULL,
                 stdout=out_write,
                 stderr=out_write,
@@ -554,7 +577,7 @@ class Environment:
             )
         except OSError as error:
             self.dead = True
-            for fd in (out_read, report_read, go_write, out_write, *passed):
+            for fd in (out_read, report_read, go_write, out_write, gc_read, *passed):
                 os.close(fd)
             if calls_read is not None:
                 os.close(calls_read)
@@ -565,6 +588,7 @@ class Environment:
         for fd in (out_write, *passed):
             os.close(fd)
         self._output = _Pipe(out_read)
+        self._gc = _Pipe(gc_read)
         if calls_read is not None:
             self._calls = _Pipe(calls_read)
         self._control = control = _Control(report_read)
@@ -663,7 +687,7 @@ class Environment:
             self._group.remove()  # kills whatever is left in it first
         self._server.shutdown()
         self._server.server_close()
-        for pipe in (self._output, self._calls, self._control):
+        for pipe in (self._output, self._calls, self._gc, self._control):
             if pipe is not None:
                 pipe.close()
 
@@ -696,6 +720,7 @@ class Environment:
             output, self.imports = parse_importtime(output)
         self.init_output = output
         self.init_calls = parse_calls(self._calls.take()) if self._calls else {}
+        self.init_gc = parse_gc(self._gc.take()) if self._gc else None
 
     def stale(self, request_id: str, invocation_id: str | None) -> bool:
         """Whether a post echoes an invocation id other than the current invocation's.
@@ -733,6 +758,7 @@ class Environment:
             pending.response_content_type = content_type
             pending.output = self._output.take() if self._output else b""
             pending.calls = self._calls.take() if self._calls else b""
+            pending.gc = self._gc.take() if self._gc else b""
             self._read_peak()
             pending.max_memory_mb = self.peak_mb
             self._cond.notify_all()
@@ -795,6 +821,7 @@ class Environment:
                 self._end_init()
             pending.output = self._output.take() if self._output else b""
             pending.calls = self._calls.take() if self._calls else b""
+            pending.gc = self._gc.take() if self._gc else b""
 
     def _outcome(self, pending: _Pending, *, cold: bool, timed_out: bool) -> Invocation:
         config = self.config
@@ -871,6 +898,9 @@ class Environment:
             function_version=config.function_version,
             cpu_share=None if self._group is None or self._limits is None else self._limits.cpu_share,
             limits_notice=LIMITS_OFF if self._limits is None else self._limits.notice,
+            init_gc_ms=self.init_gc[0] if cold and self.init_gc is not None else None,
+            init_gc_collections=self.init_gc[1] if cold and self.init_gc is not None else None,
+            gc_ms=parse_gc(pending.gc)[0] if self._gc is not None else None,
         )
         return Invocation(
             request_id=pending.request_id,

@@ -43,6 +43,10 @@ class Report:
         limits_notice: What of Lambda's CPU share and memory limit the invocation did
             not have, and why (limits off, no cgroup rights, macOS, a share capped at
             this machine's CPUs); ``None`` when it had both.
+        init_gc_ms: Time the garbage collector ran during INIT (cold starts only;
+            ``None`` where it was not observed, as in a SnapStart restore).
+        init_gc_collections: INIT's collections per generation, the last (2) full.
+        gc_ms: Time the garbage collector ran during this invocation.
     """
 
     request_id: str
@@ -58,6 +62,9 @@ class Report:
     restore_duration_ms: float | None = None
     cpu_share: float | None = None
     limits_notice: str | None = None
+    init_gc_ms: float | None = None
+    init_gc_collections: tuple[int, int, int] | None = None
+    gc_ms: float | None = None
 
     @staticmethod
     def billed(duration_ms: float, init_duration_ms: float | None) -> int:

@@ -598,3 +598,14 @@ def test_the_report_shows_the_cpu_share_achieved_under_limits(
     else:  # where cgroups cannot be written
         assert result.limits_notice
         assert f"Note: {result.limits_notice}" in report
+
+
+@pytest.mark.emulator
+def test_bench_reports_garbage_collection_during_init(handlers: Path) -> None:
+    result = run_bench("gc_work.handler", {}, cold=2, warm=1, task_root=str(handlers), profile_imports=False)
+    gc_ms = result.summary["init_gc_p50_ms"]
+    assert gc_ms is not None
+    assert gc_ms > 0
+    assert result.summary["init_full_collection_share"] == 1.0  # the module collects in full at INIT
+    assert "GC during INIT" in format_report(result)
+    assert "a full collection in 100% of cold starts" in format_report(result)

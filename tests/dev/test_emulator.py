@@ -830,3 +830,29 @@ def test_close_while_the_supervisor_starts_fails_the_invocation_as_closed(
     thread.join()
     assert len(errors) == 1
     assert "closed during the invocation" in str(errors[0])
+
+
+def test_garbage_collection_is_reported_for_init_and_each_invocation(handlers: Path) -> None:
+    with Emulator("gc_work.handler", task_root=handlers) as fn:
+        cold = fn.invoke({})
+        warm = fn.invoke({"collect": 1})
+    assert cold.ok, cold.log
+    report = cold.report
+    assert report.init_gc_collections is not None
+    young, _, full = report.init_gc_collections
+    assert full >= 1  # the module's gc.collect()
+    assert young >= 10  # 50,000 lists
+    assert report.init_gc_ms is not None
+    assert report.init_gc_ms > 0
+    assert warm.report.init_gc_ms is None  # warm: no INIT
+    assert warm.report.init_gc_collections is None
+    assert warm.report.gc_ms is not None
+    assert warm.report.gc_ms > 0  # the handler's own gc.collect()
+
+
+def test_gc_lines_cut_short_are_skipped() -> None:
+    from lambda_kit_dev.emulator._environment import parse_gc
+
+    assert parse_gc(b"0 1000000\n2 3000000\n1 500000\n2") == (4.5, (1, 1, 1))
+    assert parse_gc(b"") == (0.0, (0, 0, 0))
+    assert parse_gc(b"x y\n0\n3 1000000\n") == (1.0, (0, 0, 1))  # an unknown generation counts as full
