@@ -4,6 +4,8 @@ They extend lambda-kit's tree (:mod:`lambda_kit.exceptions`), so one
 ``except LambdaKitError`` still catches everything::
 
     LambdaKitError
+    ├── ConfigurationError (ValueError)
+    │   └── FilterPatternError            a FilterCriteria pattern Lambda would refuse
     └── EmulatorError                     the local emulator could not do what was asked
         └── HandlerNotReadyError          the emulated environment died or never started
 
@@ -15,9 +17,9 @@ Example:
 
 from __future__ import annotations
 
-from lambda_kit.exceptions import LambdaKitError
+from lambda_kit.exceptions import ConfigurationError, LambdaKitError
 
-__all__ = ["EmulatorError", "HandlerNotReadyError"]
+__all__ = ["EmulatorError", "FilterPatternError", "HandlerNotReadyError"]
 
 
 class EmulatorError(LambdaKitError):
@@ -31,3 +33,11 @@ class EmulatorError(LambdaKitError):
 
 class HandlerNotReadyError(EmulatorError):
     """The emulated execution environment died or could not be started."""
+
+
+class FilterPatternError(ConfigurationError):
+    """A filter pattern (or a FilterCriteria) that Lambda would refuse (a ``ConfigurationError``).
+
+    The message starts with the error Lambda answers (``InvalidParameterValueException``
+    or ``ValidationException``) and then says what is wrong, and where.
+    """

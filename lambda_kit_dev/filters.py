@@ -55,7 +55,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from lambda_kit.exceptions import ConfigurationError
+from lambda_kit_dev.exceptions import FilterPatternError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,14 +88,6 @@ _DISPOSITION = {
 _OPERATORS = ("prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists")
 _INVALID = "InvalidParameterValueException: Invalid filter pattern definition."
 _SAM_SOURCES = {"SQS": "sqs", "Kinesis": "kinesis", "DynamoDB": "dynamodb"}
-
-
-class FilterPatternError(ConfigurationError):
-    """A filter pattern (or a FilterCriteria) that Lambda would refuse (a ``ConfigurationError``).
-
-    The message starts with the error Lambda answers (``InvalidParameterValueException``
-    or ``ValidationException``) and then says what is wrong, and where.
-    """
 
 
 class _Number(float):

@@ -198,7 +198,15 @@ def test_dev_tools_all_is_pinned() -> None:
         "Report",
         "TLSServer",
     ]
-    assert lambda_kit_dev.emulator.__all__ == ["Emulator", "ImportTiming", "Invocation", "Report"]
+    assert lambda_kit_dev.emulator.__all__ == [
+        "Emulator",
+        "Hazard",
+        "ImportTiming",
+        "Invocation",
+        "ManagedInstancesEmulator",
+        "Report",
+        "SnapStartEmulator",
+    ]
     assert lambda_kit_dev.stand_ins.__all__ == ["AwsStandIn", "TLSServer"]
 
 

@@ -24,8 +24,8 @@ Example:
 ``lambda-kit bench`` (see :mod:`lambda_kit_dev.bench`) builds cold/warm
 statistics, an import profile and a throttling projection on top of it;
 ``lambda-kit load`` (see :mod:`lambda_kit_dev.load`) runs a request rate, scaled as
-Lambda scales it. :class:`~lambda_kit_dev.emulator._snapstart.SnapStartEmulator` and
-:class:`~lambda_kit_dev.emulator._managed.ManagedInstancesEmulator` run the two other
+Lambda scales it. :class:`SnapStartEmulator` (with :class:`Hazard`, what two restored environments
+share that they should not) and :class:`ManagedInstancesEmulator` run the two other
 execution models: environments restored from one snapshot, and several invocations
 at once in one environment.
 """
@@ -37,15 +37,28 @@ from lambda_kit._util import lazy_exports
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lambda_kit_dev.emulator._emulator import Emulator
+    from lambda_kit_dev.emulator._managed import ManagedInstancesEmulator
     from lambda_kit_dev.emulator._report import ImportTiming, Invocation, Report
+    from lambda_kit_dev.emulator._snapstart import Hazard, SnapStartEmulator
 
-__all__ = ["Emulator", "ImportTiming", "Invocation", "Report"]
+__all__ = [
+    "Emulator",
+    "Hazard",
+    "ImportTiming",
+    "Invocation",
+    "ManagedInstancesEmulator",
+    "Report",
+    "SnapStartEmulator",
+]
 
 _LAZY = {
     "Emulator": "lambda_kit_dev.emulator._emulator",
+    "Hazard": "lambda_kit_dev.emulator._snapstart",
     "ImportTiming": "lambda_kit_dev.emulator._report",
     "Invocation": "lambda_kit_dev.emulator._report",
+    "ManagedInstancesEmulator": "lambda_kit_dev.emulator._managed",
     "Report": "lambda_kit_dev.emulator._report",
+    "SnapStartEmulator": "lambda_kit_dev.emulator._snapstart",
 }
 
 
