@@ -10,24 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_samples import sample
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lambda_kit.exceptions import ConfigurationError, EventShapeError, HandlerError, LambdaKitError
 from lambda_kit.handler import Policy, UnauthorizedError, authorizer
-from lambda_kit.testing import FakeContext, events, invoke, reset_lifecycle
+from lambda_kit.testing import FakeContext, events, invoke
 
 EVENTS = Path(__file__).parent / "events"
-
-
-def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
 
 
 def allow_token(token: str) -> Policy | None:

@@ -16,14 +16,9 @@ from hypothesis import strategies as st
 
 from lambda_kit.exceptions import EventShapeError, LambdaKitError
 from lambda_kit.handler import _cloudwatch_logs, cloudwatch_logs
-from lambda_kit.testing import events, invoke, reset_lifecycle
+from lambda_kit.testing import events, invoke
 
 EVENTS = Path(__file__).parent / "events"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
 
 
 @dataclass

@@ -11,25 +11,16 @@ from typing import Any, TypedDict
 
 import pydantic
 import pytest
+from aws_samples import sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_kit.exceptions import ConfigurationError, EventShapeError, HandlerError, LambdaKitError
 from lambda_kit.handler import cognito
-from lambda_kit.testing import events, invoke, reset_lifecycle
+from lambda_kit.testing import events, invoke
 
 EVENTS = Path(__file__).parent / "events"
 SAMPLES = sorted(path.name for path in EVENTS.glob("go-cognito-event-userpools-*.json"))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
-
-
-def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
 
 
 class SignUp(TypedDict):

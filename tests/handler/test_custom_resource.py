@@ -16,16 +16,11 @@ from hypothesis import strategies as st
 
 from lambda_kit.exceptions import ConfigurationError, EventShapeError
 from lambda_kit.handler import CustomResourceRequest, Resource, custom_resource
-from lambda_kit.testing import events, reset_lifecycle
+from lambda_kit.testing import events
 from lambda_kit_dev.stand_ins import TLSServer
 
 EVENTS = Path(__file__).parent / "events"
 SIGNED = "/cloudformation-response/arn%3Aaws%3Acloudformation?X-Amz-Signature=0123abcd&X-Amz-Expires=7200"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
 
 
 @pytest.fixture(scope="module")

@@ -9,24 +9,15 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
+from aws_samples import sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_kit.exceptions import BatchError, ConfigurationError, EventShapeError
 from lambda_kit.handler import DynamoDBRecord, dynamodb_streams, s3, sqs
-from lambda_kit.testing import events, reset_lifecycle
+from lambda_kit.testing import events
 
 EVENTS = Path(__file__).parent / "events"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
-
-
-def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
 
 
 @dataclass

@@ -10,25 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_samples import sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_kit.exceptions import ConfigurationError, EventShapeError
 from lambda_kit.handler import Transformed, firehose
 from lambda_kit.handler._firehose import firehose as build
-from lambda_kit.testing import events, invoke, reset_lifecycle
+from lambda_kit.testing import events, invoke
 
 EVENTS = Path(__file__).parent / "events"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
-
-
-def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
 
 
 def decoded(answer: dict[str, Any], field: str = "data") -> bytes:

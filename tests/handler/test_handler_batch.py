@@ -18,12 +18,7 @@ from hypothesis import strategies as st
 from lambda_kit import lifecycle
 from lambda_kit.exceptions import BatchError, EventShapeError
 from lambda_kit.handler import dynamodb_streams, eventbridge, kinesis, s3, sns, sqs
-from lambda_kit.testing import FakeContext, events, invoke, reset_lifecycle
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
+from lambda_kit.testing import FakeContext, events, invoke
 
 
 @dataclass

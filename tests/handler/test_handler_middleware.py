@@ -10,12 +10,7 @@ import pytest
 from lambda_kit import lifecycle
 from lambda_kit.exceptions import ConfigurationError, LambdaKitError
 from lambda_kit.handler import compose, http, request_id_logging, sqs, timeout_guard
-from lambda_kit.testing import FakeContext, events, reset_lifecycle
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
+from lambda_kit.testing import FakeContext, events
 
 
 def test_middleware_order_and_request_id_logging(caplog: pytest.LogCaptureFixture) -> None:

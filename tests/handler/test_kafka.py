@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_samples import sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_kit.exceptions import BatchError, EventShapeError
 from lambda_kit.handler import KafkaRecord, kafka
-from lambda_kit.testing import events, invoke, reset_lifecycle
+from lambda_kit.testing import events, invoke
 
 EVENTS = Path(__file__).parent / "events"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
-
-
-def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
 
 
 @pytest.mark.parametrize("name", ["guide-msk.json", "guide-self-managed-kafka.json"])

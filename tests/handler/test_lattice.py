@@ -8,25 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_samples import sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_kit.handler import Request, http
 from lambda_kit.handler._lattice import as_http_v2, lattice_version
-from lambda_kit.testing import events, reset_lifecycle
+from lambda_kit.testing import events
 
 EVENTS = Path(__file__).parent / "events"
 RESPONSE_KEYS = {"statusCode", "statusDescription", "headers", "body", "isBase64Encoded"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
-
-
-def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
 
 
 def test_the_version_1_sample_is_routed_with_its_query_headers_and_base64_body() -> None:

@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
+from aws_samples import sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_kit.exceptions import EventShapeError, InputValidationError
 from lambda_kit.handler import MQMessage, mq
-from lambda_kit.testing import events, reset_lifecycle
+from lambda_kit.testing import events
 
 EVENTS = Path(__file__).parent / "events"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
-
-
-def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
 
 
 def test_activemq_sample_message_reaches_the_core_as_text_and_as_a_message() -> None:

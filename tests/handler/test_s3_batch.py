@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_samples import sample
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_kit.exceptions import ConfigurationError, EventShapeError
 from lambda_kit.handler import TemporaryFailureError, s3_batch
-from lambda_kit.testing import events, reset_lifecycle
+from lambda_kit.testing import events
 
 EVENTS = Path(__file__).parent / "events"
 SAMPLES = [
@@ -22,16 +22,6 @@ SAMPLES = [
     "go-s3-batch-job-event-request-1.0.json",
     "go-s3-batch-job-event-request-2.0.json",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
-
-
-def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
 
 
 @dataclass

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_samples import sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,19 +20,9 @@ from lambda_kit.exceptions import (
     InputValidationError,
 )
 from lambda_kit.handler import DynamoDBRecord, Window, tumbling_window
-from lambda_kit.testing import events, reset_lifecycle
+from lambda_kit.testing import events
 
 EVENTS = Path(__file__).parent / "events"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
-
-
-def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
 
 
 def test_the_kinesis_window_sample_is_folded_into_its_state() -> None:

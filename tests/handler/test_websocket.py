@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_samples import sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,20 +17,10 @@ from lambda_kit import aws as aws_module
 from lambda_kit.exceptions import ConfigurationError, EventShapeError
 from lambda_kit.handler import Connection, websocket
 from lambda_kit.handler._websocket import management_endpoint
-from lambda_kit.testing import events, reset_lifecycle
+from lambda_kit.testing import events
 from lambda_kit_dev.stand_ins import AwsStandIn, TLSServer
 
 EVENTS = Path(__file__).parent / "events"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_environment() -> None:
-    reset_lifecycle()
-
-
-def sample(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    return loaded
 
 
 @dataclass
