@@ -93,7 +93,7 @@ def _log_failure(kind: str, shown_id: str, error: BaseException) -> None:
         clean
         and trace is not None
         and _printable(trace) == trace
-        and _warn(logger, template, kind, shown_id, request_id, reason, exc_info=error)
+        and _warn_with_trace(logger, trace, error, template, kind, shown_id, request_id, reason)
     ):
         return
     _warn(
@@ -106,6 +106,33 @@ def _traceback_text(error: BaseException) -> str | None:
         return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip("\n")
     except Exception:  # (a RecursionError of a pathological chain, say): the reason says enough
         return None
+
+
+def _warn_with_trace(logger: logging.Logger, trace: str, error: BaseException, msg: str, *args: Any) -> bool:
+    """``logger.warning(msg, *args, exc_info=error)``, the traceback formatted once, not twice.
+
+    The record keeps ``exc_info`` (for handlers that structure it) and carries ``trace``
+    as its ``exc_text``, which ``logging.Formatter`` writes instead of formatting the
+    traceback again (the same text: ``traceback.format_exception``). False instead of
+    an exception when a handler fails.
+    """
+    try:
+        path, line, function, _ = logger.findCaller()
+        record = logger.makeRecord(
+            logger.name,
+            logging.WARNING,
+            path,
+            line,
+            msg,
+            args,
+            (type(error), error, error.__traceback__),
+            function,
+        )
+        record.exc_text = trace
+        logger.handle(record)
+    except Exception:  # a failing log handler must not turn a record's failure into the batch's
+        return False
+    return True
 
 
 def _warn(logger: logging.Logger, *args: Any, **kwargs: Any) -> bool:

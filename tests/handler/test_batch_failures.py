@@ -255,6 +255,31 @@ def test_failed_record_is_logged_with_its_reason_traceback_and_id(
     assert "secret-4111" not in caplog.text
 
 
+def test_a_failed_records_traceback_is_formatted_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record carries its traceback text, so a log formatter does not format it again."""
+    adapter, event, record_id = BATCH_CASES[0]()
+    formatted: list[object] = []
+    original = logging.Formatter.formatException
+
+    def counting(self: logging.Formatter, exc_info: Any) -> str:
+        formatted.append(exc_info)
+        return original(self, exc_info)
+
+    monkeypatch.setattr(logging.Formatter, "formatException", counting)
+    with caplog.at_level(logging.WARNING, logger="lambda_kit.handler"):
+        adapter(_out_of_stock, raise_on_entire_failure=False)(event, FakeContext(request_id="req-8"))
+    (record,) = _warnings(caplog)
+    text = logging.Formatter().format(record)
+    assert formatted == []  # exc_text was there: no second formatting
+    assert record.exc_info is not None  # still there for handlers that structure it
+    assert text.count("Traceback (most recent call last)") == 1
+    assert text.endswith("StockError: warehouse eu-1 has no stock for this order")
+    assert original(logging.Formatter(), record.exc_info) == record.exc_text
+    assert record_id in text
+
+
 @pytest.mark.parametrize("case", BATCH_CASES, ids=["sqs", "kinesis", "dynamodb"])
 @pytest.mark.parametrize("core_input", ["dataclass", "pydantic", "typeddict"])
 def test_records_lambda_kit_cannot_parse_are_logged_without_their_content(
