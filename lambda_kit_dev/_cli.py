@@ -31,7 +31,8 @@ def _parse_env(pairs: Sequence[str]) -> dict[str, str]:
     return _parse_pairs(pairs, "--env", "KEY=VALUE")
 
 
-def _load_event(path: str | None) -> Any:
+def load_event(path: str | None) -> Any:
+    """The JSON event in ``path`` (``-`` for stdin; ``{}`` for None)."""
     if path is None:
         return {}
     try:
@@ -207,14 +208,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"lambda-kit: error: {error}", file=sys.stderr)
             return 2
         return status
-    if args.handler is None and args.template is None:
-        parser.error("give the handler (MODULE.HANDLER) or a template (--template FILE --function NAME)")
-    if args.template is None and (args.function or args.parameter):
-        parser.error("--function and --parameter read a SAM template: give it with --template FILE")
     try:
+        _check_function_options(args)
         env = _parse_env(args.env)
         parameters = _parse_pairs(args.parameter, "--parameter")
-        event = _load_event(args.event)
+        event = load_event(args.event)
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
     try:
@@ -291,6 +289,12 @@ def function_settings(args: argparse.Namespace) -> dict[str, Any]:
     included); raises :class:`argparse.ArgumentTypeError` for a malformed ``--env``,
     ``--parameter`` or ``--event``, :class:`LambdaKitError` for a bad template or Python.
     """
+    _check_function_options(args)
+    return _function_settings(args, _parse_env(args.env), _parse_pairs(args.parameter, "--parameter"))
+
+
+def _check_function_options(args: argparse.Namespace) -> None:
+    """Refuse (ArgumentTypeError) options that name no function or a template option alone."""
     if args.handler is None and args.template is None:
         raise argparse.ArgumentTypeError(
             "give the handler (MODULE.HANDLER) or a template (--template FILE --function NAME)"
@@ -299,7 +303,6 @@ def function_settings(args: argparse.Namespace) -> dict[str, Any]:
         raise argparse.ArgumentTypeError(
             "--function and --parameter read a SAM template: give it with --template FILE"
         )
-    return _function_settings(args, _parse_env(args.env), _parse_pairs(args.parameter, "--parameter"))
 
 
 def aws_setting(args: argparse.Namespace) -> bool | AwsStandIn:
@@ -327,11 +330,6 @@ def aws_setting(args: argparse.Namespace) -> bool | AwsStandIn:
     from lambda_kit_dev.stand_ins import AwsStandIn
 
     return AwsStandIn(seed=seed, endpoint_url=endpoint)
-
-
-def load_event(path: str | None) -> Any:
-    """The JSON event in ``path`` (``-`` for stdin; ``{}`` for None)."""
-    return _load_event(path)
 
 
 def _announce(message: str) -> None:
