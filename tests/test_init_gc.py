@@ -100,7 +100,8 @@ def test_end_init_by_hand_and_again_is_harmless() -> None:
     frozen = gc.get_freeze_count()
     lifecycle.end_init()
     assert gc.isenabled()
-    assert gc.get_freeze_count() == frozen
+    # Not frozen again (objects freed by reference counting since may leave the count).
+    assert frozen - 50 <= gc.get_freeze_count() <= frozen
 
 
 @pytest.mark.emulator
