@@ -39,15 +39,20 @@ def test_rotation_mid_traffic_has_no_failed_invocation(sm: Any, client: Any, pro
     numbers = iter(range(200))
     numbers_lock = threading.Lock()
     failures: list[BaseException] = []
+    # Set once the thread that made the first rotation has finished its own call, which
+    # failed on the cached pw-0 and refetched pw-1. Without it a loaded machine could
+    # reach number 130 while the first rotation was still on the wire, and the second
+    # rotation then fell inside min_refresh_interval of the first one's refetch.
+    first_rotation_refetched = threading.Event()
 
     def worker() -> None:
         while True:
             with numbers_lock:
                 number = next(numbers, None)
                 if number == 130:
-                    # The others wait for their next number meanwhile: on a busy machine they
-                    # used to finish all 200 before this rotation, which then broke nothing.
-                    time.sleep(0.03)  # past min_refresh_interval since the first rotation's refresh
+                    # The others wait for their next number meanwhile (those in flight finish).
+                    assert first_rotation_refetched.wait(timeout=60)
+                    time.sleep(0.03)  # past min_refresh_interval since the first rotation's refetch
                     rotate(sm, name, db, "pw-2")
             if number is None:
                 return
@@ -58,6 +63,9 @@ def test_rotation_mid_traffic_has_no_failed_invocation(sm: Any, client: Any, pro
                 time.sleep(0.001)  # the "query"
             except Exception as error:
                 failures.append(error)
+            finally:
+                if number == 60:
+                    first_rotation_refetched.set()
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
     for thread in threads:
