@@ -187,6 +187,11 @@ def _parser() -> argparse.ArgumentParser:
 
     invoke = commands.add_parser("invoke", help="invoke once and print the log and the response")
     add_function_arguments(invoke)
+    invoke.add_argument(
+        "--tenant-id",
+        metavar="ID",
+        help="invoke in tenant isolation mode for tenant ID (as aws lambda invoke --tenant-id)",
+    )
 
     import importlib
 
@@ -372,8 +377,10 @@ def _invoke(args: argparse.Namespace, settings: dict[str, Any], event: Any) -> i
     from lambda_kit_dev.emulator import Emulator
 
     handler = settings.pop("handler")
-    with Emulator(handler, aws=aws_setting(args), **settings) as function:
-        invocation = function.invoke(event)
+    tenant = args.tenant_id
+    isolation = tenant is not None
+    with Emulator(handler, aws=aws_setting(args), tenant_isolation=isolation, **settings) as function:
+        invocation = function.invoke(event, tenant_id=tenant)
     if args.json:
         document = {
             "payload": invocation.payload.decode("utf-8", "replace"),

@@ -533,14 +533,9 @@ def _tenant_cycle(tenants: int | Sequence[str] | None) -> Callable[[int], str | 
             )
         names = [f"tenant-{n + 1}" for n in range(tenants)]
     else:
-        names = list(tenants)
-        for name in names:
-            if not isinstance(name, str) or not name or not name.isprintable() or name != name.strip():
-                raise ConfigurationError(
-                    f"Invalid tenant id {name!r}; expected printable text without surrounding spaces.",
-                    setting="tenants",
-                    value=name,
-                )
+        from lambda_kit_dev.emulator._config import check_tenant_id
+
+        names = [check_tenant_id(name, setting="tenants") for name in tenants]
     return lambda i: names[i % len(names)]
 
 
@@ -616,6 +611,12 @@ def run_load(
             "SnapStart and Managed Instances do not go together: Lambda offers SnapStart for "
             "on-demand functions.",
             setting="snapstart",
+            value=True,
+        )
+    if snapstart and tenants:
+        raise ConfigurationError(
+            "SnapStart and tenant isolation do not go together: Lambda refuses a function with both.",
+            setting="tenants",
             value=True,
         )
     if snapstart:

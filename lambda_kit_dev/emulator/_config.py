@@ -39,3 +39,30 @@ class FunctionConfig:
     @property
     def function_arn(self) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
+
+
+TENANT_ID_MAX = 256
+"""The longest tenant id Lambda's Invoke API takes (``X-Amz-Tenant-Id``), in characters."""
+
+_TENANT_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/=+-@ ")
+
+
+def check_tenant_id(value: object, *, setting: str = "tenant_id") -> str:
+    """``value`` if Lambda's Invoke API takes it as a tenant id, else a ConfigurationError.
+
+    The API's constraints: 1 to 256 characters of ``[a-zA-Z0-9._:/=+-@ ]``.
+    """
+    from lambda_kit.exceptions import ConfigurationError
+
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= TENANT_ID_MAX
+        or not _TENANT_ID_CHARACTERS.issuperset(value)
+    ):
+        raise ConfigurationError(
+            f"Invalid tenant id {value!r}; Lambda takes 1 to {TENANT_ID_MAX} characters of letters, "
+            "digits, spaces and . _ : / = + - @.",
+            setting=setting,
+            value=value if isinstance(value, str) else repr(value),
+        )
+    return value

@@ -10,7 +10,7 @@ import weakref
 
 from lambda_kit.exceptions import ConfigurationError
 from lambda_kit_dev.emulator._cgroup import Limits
-from lambda_kit_dev.emulator._config import FunctionConfig
+from lambda_kit_dev.emulator._config import FunctionConfig, check_tenant_id
 from lambda_kit_dev.emulator._environment import (
     Environment,
     check_payload,
@@ -94,6 +94,12 @@ class Emulator:
             ``LAMBDA_KIT_LIMITS`` (``1`` for on), else off. Where the platform cannot
             limit (no cgroup rights, macOS), environments run unlimited and every
             :class:`Report` says so in ``limits_notice``.
+        tenant_isolation: Tenant isolation mode (Lambda's ``TenancyConfig``
+            ``PER_TENANT``): every invocation names its tenant
+            (``invoke(event, tenant_id=...)``), an environment serves one tenant only
+            (a tenant's first invocation is a cold start, whoever else is warm), and
+            the runtime receives the id as ``Lambda-Runtime-Aws-Tenant-Id``
+            (``context.tenant_id``). Off: an invocation naming a tenant is refused.
 
     The task root and the layers behave as Lambda's read-only code directories: no
     bytecode is written beside them, and a timestamp-based ``.pyc`` there does not
@@ -137,6 +143,7 @@ class Emulator:
         max_environments: int = 10,
         echo: IO[str] | None = None,
         limits: bool | None = None,
+        tenant_isolation: bool = False,
     ) -> None:
         module, dot, function = handler.rpartition(".")
         if not dot or not module or not function or not _passable(handler):
@@ -230,6 +237,8 @@ class Emulator:
         self._lock = threading.Lock()
         self._idle: list[Environment] = []
         self._busy: set[Environment] = set()
+        self.tenant_isolation = bool(tenant_isolation)
+        self._tenant_of: dict[Environment, str | None] = {}  # the tenant each live environment serves
         self._closing: list[threading.Thread] = []  # environments being released in the background
         self._closed = False
         # An emulator dropped without close() must not leave runtimes behind: at garbage
@@ -290,7 +299,12 @@ class Emulator:
             self._env.setdefault(key, value)
 
     def invoke(
-        self, event: Any = None, *, payload: bytes | str | None = None, fresh: bool = False
+        self,
+        event: Any = None,
+        *,
+        payload: bytes | str | None = None,
+        fresh: bool = False,
+        tenant_id: str | None = None,
     ) -> Invocation:
         """Invoke the function synchronously, as ``aws lambda invoke`` would.
 
@@ -298,6 +312,8 @@ class Emulator:
             event: A JSON-serialisable event (``{}`` when omitted).
             payload: The raw request body instead of ``event``: JSON text or bytes.
             fresh: Start a new execution environment (a cold start) for this call.
+            tenant_id: The tenant, in tenant isolation mode (required there, refused
+                otherwise): ``aws lambda invoke --tenant-id``.
 
         Returns:
             The response, errors, logs and the REPORT figures.
@@ -305,11 +321,15 @@ class Emulator:
         Raises:
             EmulatorError: The payload is not JSON or is over 6 MB, the emulator is
                 closed, or every allowed environment is busy (throttled).
+            ConfigurationError: A tenant id missing in tenant isolation mode, given
+                outside it, or not one Lambda takes (1 to 256 characters of letters,
+                digits, spaces and ``._:/=+-@``).
         """
+        self._check_tenant(tenant_id)
         data = _encode(event, payload)
-        environment = self._acquire(fresh)
+        environment = self._acquire(fresh, tenant_id)
         try:
-            invocation = environment.invoke(data, "application/json")
+            invocation = environment.invoke(data, "application/json", tenant_id=tenant_id)
         finally:
             self._release(environment)
         if self.echo is not None:
@@ -357,6 +377,8 @@ class Emulator:
         with self._lock:
             idle = self._idle[:]
             self._idle.clear()
+            for environment in idle:
+                self._tenant_of.pop(environment, None)
         _retire(idle, wait=True)
 
     def close(self) -> None:
@@ -365,6 +387,7 @@ class Emulator:
             self._closed = True
             environments = [*self._idle, *self._busy]
             self._idle.clear()
+            self._tenant_of.clear()
             self._busy.clear()
             closing, self._closing = self._closing, []
         _retire(environments, wait=True)
@@ -375,7 +398,24 @@ class Emulator:
         if self._own_aws and self._aws is not None:
             self._aws.stop()
 
-    def _acquire(self, fresh: bool) -> Environment:
+    def _check_tenant(self, tenant_id: str | None) -> None:
+        if tenant_id is not None:
+            check_tenant_id(tenant_id)
+        if self.tenant_isolation and tenant_id is None:
+            raise ConfigurationError(
+                "This function is in tenant isolation mode: every invocation needs a tenant id "
+                "(invoke(event, tenant_id=...)).",
+                setting="tenant_id",
+            )
+        if not self.tenant_isolation and tenant_id is not None:
+            raise ConfigurationError(
+                "A tenant id was given but the function is not in tenant isolation mode "
+                "(Emulator(..., tenant_isolation=True)).",
+                setting="tenant_id",
+                value=tenant_id,
+            )
+
+    def _acquire(self, fresh: bool, tenant: str | None = None) -> Environment:
         retired: list[Environment] = []
         with self._lock:
             if self._closed:
@@ -387,10 +427,14 @@ class Emulator:
                 self._idle.clear()
             # An idle runtime may have died since its last invocation (a crash in a
             # background thread, say); Lambda would start a new environment.
-            while self._idle and not self._idle[-1].reusable:
-                retired.append(self._idle.pop())
-            if self._idle:
-                environment = self._idle.pop()
+            retired += [environment for environment in self._idle if not environment.reusable]
+            self._idle[:] = [environment for environment in self._idle if environment.reusable]
+            # The most recently used idle environment of this tenant (of no tenant outside
+            # tenant isolation mode): environments are never shared between tenants.
+            tenant_of = self._tenant_of
+            mine = [i for i, environment in enumerate(self._idle) if tenant_of.get(environment) == tenant]
+            if mine:
+                environment = self._idle.pop(mine[-1])
             elif len(self._busy) >= self.max_environments:
                 raise EmulatorError(
                     f"Rate exceeded: all {self.max_environments} execution environments are busy "
@@ -399,8 +443,15 @@ class Emulator:
                     max_environments=self.max_environments,
                 )
             else:
+                if self._idle and len(self._busy) + len(self._idle) >= self.max_environments:
+                    # Other tenants' idle environments: the least recently used one makes
+                    # room (Lambda reclaims idle environments; here processes stay bounded).
+                    retired.append(self._idle.pop(0))
                 environment = self._create_environment()
+                self._tenant_of[environment] = tenant
             self._busy.add(environment)
+            for gone in retired:
+                self._tenant_of.pop(gone, None)
         if retired:
             closing = _retire(retired)
             with self._lock:
@@ -414,6 +465,7 @@ class Emulator:
             if keep:
                 self._idle.append(environment)
                 return
+            self._tenant_of.pop(environment, None)
             # Stopping the server waits for its polling loop: not on the caller's time.
             self._closing = [thread for thread in self._closing if thread.is_alive()]
             self._closing += _retire([environment])

@@ -249,6 +249,13 @@ class ManagedInstancesEmulator(Emulator):
                 setting="max_concurrency",
                 value=max_concurrency,
             )
+        if options.get("tenant_isolation"):
+            raise ConfigurationError(
+                "Tenant isolation is not modelled for Managed Instances here: an environment "
+                "serving several invocations at once would serve several tenants.",
+                setting="tenant_isolation",
+                value=True,
+            )
         super().__init__(handler, **options)
         self.max_concurrency = max_concurrency
         self._pool: list[ConcurrentEnvironment] = []
@@ -263,9 +270,15 @@ class ManagedInstancesEmulator(Emulator):
             return len(self._pool)
 
     def invoke(
-        self, event: Any = None, *, payload: bytes | str | None = None, fresh: bool = False
+        self,
+        event: Any = None,
+        *,
+        payload: bytes | str | None = None,
+        fresh: bool = False,
+        tenant_id: str | None = None,
     ) -> Invocation:
         """Invoke in an environment with room for one more invocation (see the class)."""
+        self._check_tenant(tenant_id)  # no tenant isolation here: a tenant id is refused
         data = _encode(event, payload)
         environment = self._acquire_slot(fresh)
         try:

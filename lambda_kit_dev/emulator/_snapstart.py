@@ -513,6 +513,14 @@ class SnapStartEmulator(Emulator):
     """
 
     def __init__(self, handler: str, **options: Any) -> None:
+        if options.get("tenant_isolation"):
+            from lambda_kit.exceptions import ConfigurationError
+
+            raise ConfigurationError(
+                "SnapStart and tenant isolation do not go together: Lambda refuses a function with both.",
+                setting="tenant_isolation",
+                value=True,
+            )
         super().__init__(handler, **options)
         self._snapshot: Snapshot | None = None
         self._snapshot_lock = threading.Lock()

@@ -162,8 +162,11 @@ def test_run_load_refuses_bad_settings(handlers: Path) -> None:
         run_load("timed.handler", [], rps=1, duration_s=1, task_root=handlers)
     with pytest.raises(ConfigurationError, match="not JSON-serialisable"):
         run_load("timed.handler", [object()], rps=1, duration_s=1, task_root=handlers)
-    with pytest.raises(ConfigurationError, match="tenant id"):
-        run_load("timed.handler", [{}], rps=1, duration_s=1, tenants=[" padded"], task_root=handlers)
+    for bad in ("acme#1", "", "x" * 257, "tab\there"):  # Lambda's Invoke API: 1-256 of [a-zA-Z0-9._:/=+-@ ]
+        with pytest.raises(ConfigurationError, match="tenant id"):
+            run_load("timed.handler", [{}], rps=1, duration_s=1, tenants=[bad], task_root=handlers)
+    with pytest.raises(ConfigurationError, match="SnapStart and tenant isolation"):
+        run_load("timed.handler", [{}], rps=1, duration_s=1, tenants=2, snapstart=True, task_root=handlers)
     with pytest.raises(ConfigurationError, match="schedule"):
         run_load("timed.handler", [{}], rps=1, duration_s=1, schedule=[-1.0], task_root=handlers)
 
