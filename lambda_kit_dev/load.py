@@ -968,6 +968,12 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "load") -> None:
         metavar="N",
         help="Managed Instances: N invocations at once per environment (AWS_LAMBDA_MAX_CONCURRENCY)",
     )
+    parser.add_argument(
+        "--memory-per-vcpu",
+        type=float,
+        metavar="GIB",
+        help="Managed Instances: GiB of memory per vCPU, 2 to 8 (default 2): the CPU share with --limits",
+    )
 
 
 def read_events(paths: Sequence[str]) -> list[Any]:
@@ -1008,6 +1014,11 @@ def run(args: argparse.Namespace) -> int:
     if args.tenants is not None and args.tenant:
         print("lambda-kit load: error: give --tenants K or --tenant ID, not both", file=sys.stderr)
         return 2
+    if args.memory_per_vcpu is not None:
+        if args.max_concurrency is None:
+            print("lambda-kit load: error: --memory-per-vcpu goes with --max-concurrency", file=sys.stderr)
+            return 2
+        settings["memory_per_vcpu_gib"] = args.memory_per_vcpu
     handler = settings.pop("handler")
     progress = Progress(sys.stderr, args.duration)
     try:

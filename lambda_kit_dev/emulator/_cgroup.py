@@ -687,13 +687,18 @@ class Limits:
     """Lambda's limits for one function's environments (one per emulator).
 
     ``enabled=False`` runs unlimited by choice; otherwise what the platform allows is
-    applied and :attr:`notice` says what is not.
+    applied and :attr:`notice` says what is not. ``vcpus`` replaces Lambda's share for
+    ``memory_mb`` (Managed Instances set it by their memory-per-vCPU ratio); INIT then
+    runs at the same share.
     """
 
-    def __init__(self, memory_mb: int, *, enabled: bool, init_boost: bool = True) -> None:
+    def __init__(
+        self, memory_mb: int, *, enabled: bool, init_boost: bool = True, vcpus: float | None = None
+    ) -> None:
         self.memory_mb = memory_mb
         self.enabled = enabled
         self.init_boost = init_boost
+        self.vcpus = vcpus
         self._lock = threading.Lock()
         self._prepared = False
         self._backend: Backend | None = None
@@ -713,8 +718,12 @@ class Limits:
             notes: list[str] = []
             if source.cpu:
                 try:
-                    self.invoke = calibrate(cpu_share(self.memory_mb), source=source)
-                    self.init = calibrate(init_share(self.memory_mb, boost=self.init_boost), source=source)
+                    if self.vcpus is not None:
+                        self.invoke = self.init = calibrate(self.vcpus, source=source)
+                    else:
+                        self.invoke = calibrate(cpu_share(self.memory_mb), source=source)
+                        init = init_share(self.memory_mb, boost=self.init_boost)
+                        self.init = calibrate(init, source=source)
                 except (OSError, ValueError, subprocess.SubprocessError) as error:
                     notes.append(f"CPU not limited: calibration failed ({error})")
                     self.invoke = self.init = None
@@ -739,11 +748,12 @@ class Limits:
         """The share achieved during invocations (calibrated), None when CPU is not limited."""
         return None if self.invoke is None else self.invoke.achieved
 
-    def enter(self, pid: int) -> Group | None:
+    def enter(self, pid: int, *, init: bool = True, memory_bytes: int | None = None) -> Group | None:
         """A group for a new environment, with INIT's CPU quota and the memory limit, holding ``pid``.
 
         None when limits are off or unavailable. The process's children (the runtime
-        it starts) are born in the group.
+        it starts) are born in the group. ``init=False`` gives the invocations' quota
+        at once; ``memory_bytes`` replaces the limit of ``memory_mb``.
         """
         self.prepare()
         source = self._backend
@@ -755,11 +765,12 @@ class Limits:
             self._failed(f"cannot create a control group: {error.strerror}")
             return None
         try:
-            if self.init is not None:
+            share = self.init if init else self.invoke
+            if share is not None:
                 group.set_weight()
-                group.set_cpu(self.init.quota_us)
+                group.set_cpu(share.quota_us)
             if source.memory:
-                group.set_memory(self.memory_mb << 20)
+                group.set_memory(self.memory_mb << 20 if memory_bytes is None else memory_bytes)
             group.add(pid)
         except OSError as error:
             group.remove(limit_s=1.0)

@@ -43,6 +43,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from lambda_kit_dev.emulator._cgroup import Limits
     from lambda_kit_dev.emulator._config import FunctionConfig
     from lambda_kit_dev.emulator._report import Invocation
 
@@ -51,13 +52,16 @@ __all__ = ["MAX_CONCURRENCY_LIMIT", "ConcurrentEnvironment", "ManagedInstancesEm
 MAX_CONCURRENCY_LIMIT = 64
 """The most worker processes per environment the emulator starts (each is a full INIT)."""
 
+MEMORY_PER_VCPU_GIB = (2.0, 8.0)
+"""The range of ``ExecutionEnvironmentMemoryGiBPerVCpu`` Lambda's API takes."""
+
 
 class ConcurrentEnvironment(Environment):
     """One Managed Instances environment: a runtime with ``workers`` worker processes."""
 
-    def __init__(self, config: FunctionConfig, workers: int) -> None:
+    def __init__(self, config: FunctionConfig, workers: int, *, limits: Limits | None = None) -> None:
         env = {**config.env, "AWS_LAMBDA_MAX_CONCURRENCY": str(workers)}
-        super().__init__(replace(config, env=env))
+        super().__init__(replace(config, env=env), limits=limits)
         self.workers = workers
         self._inflight: dict[str, _Pending] = {}
         self._gone: set[str] = set()  # request ids of timed-out invocations
@@ -232,6 +236,11 @@ class ManagedInstancesEmulator(Emulator):
         handler: ``module.function``.
         max_concurrency: ``AWS_LAMBDA_MAX_CONCURRENCY``: invocations at once per
             environment, one worker process each (1 to :data:`MAX_CONCURRENCY_LIMIT`).
+        memory_per_vcpu_gib: The capacity provider's ``ExecutionEnvironmentMemoryGiBPerVCpu``
+            (2.0 to 8.0; AWS documents ratios of 2, 4 and 8 GiB per vCPU): with
+            ``limits`` on, an environment gets ``memory_mb / 1024 / memory_per_vcpu_gib``
+            vCPUs, during INIT too (no INIT boost: the instance's vCPUs are the
+            environment's), and ``memory_mb`` for the runtime and all its workers.
         options: As for :class:`~lambda_kit_dev.emulator.Emulator`;
             ``max_environments`` caps the environments (concurrency is
             ``max_environments * max_concurrency``).
@@ -241,7 +250,9 @@ class ManagedInstancesEmulator(Emulator):
         ...     results = fn.invoke_all([{}] * 8, concurrency=8)
     """
 
-    def __init__(self, handler: str, *, max_concurrency: int, **options: Any) -> None:
+    def __init__(
+        self, handler: str, *, max_concurrency: int, memory_per_vcpu_gib: float = 2.0, **options: Any
+    ) -> None:
         if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENCY_LIMIT:
             raise ConfigurationError(
                 f"Invalid max_concurrency={max_concurrency!r}; expected 1 to {MAX_CONCURRENCY_LIMIT} "
@@ -256,13 +267,31 @@ class ManagedInstancesEmulator(Emulator):
                 setting="tenant_isolation",
                 value=True,
             )
+        low, high = MEMORY_PER_VCPU_GIB
+        if (
+            not isinstance(memory_per_vcpu_gib, (int, float))
+            or isinstance(memory_per_vcpu_gib, bool)
+            or not low <= memory_per_vcpu_gib <= high
+        ):
+            raise ConfigurationError(
+                f"Invalid memory_per_vcpu_gib={memory_per_vcpu_gib!r}; expected {low:g} to {high:g} "
+                "(ExecutionEnvironmentMemoryGiBPerVCpu).",
+                setting="memory_per_vcpu_gib",
+                value=memory_per_vcpu_gib,
+            )
         super().__init__(handler, **options)
+        from lambda_kit_dev.emulator._cgroup import Limits
+
+        self.memory_per_vcpu_gib = float(memory_per_vcpu_gib)
+        memory_mb = self.config.memory_mb
+        vcpus = memory_mb / 1024 / self.memory_per_vcpu_gib
+        self.limits = Limits(memory_mb, enabled=self.limits.enabled, init_boost=False, vcpus=vcpus)
         self.max_concurrency = max_concurrency
         self._pool: list[ConcurrentEnvironment] = []
         self._load: dict[ConcurrentEnvironment, int] = {}
 
     def _create_environment(self) -> Environment:
-        return ConcurrentEnvironment(self.config, self.max_concurrency)
+        return ConcurrentEnvironment(self.config, self.max_concurrency, limits=self.limits)
 
     @property
     def environments(self) -> int:
@@ -313,7 +342,7 @@ class ManagedInstancesEmulator(Emulator):
                     max_environments=self.max_environments,
                 )
             else:
-                chosen = ConcurrentEnvironment(self.config, self.max_concurrency)
+                chosen = ConcurrentEnvironment(self.config, self.max_concurrency, limits=self.limits)
                 self._pool.append(chosen)
                 self._load[chosen] = 0
             self._load[chosen] += 1

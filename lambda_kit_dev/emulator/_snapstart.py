@@ -29,10 +29,20 @@ every restored copy would talk to the snapshot's: a small router on loopback, th
 address they all have, sends each connection on to the environment of the process
 that opened it (found through ``/proc``). Linux only.
 
+With ``limits`` on, the snapshot's INIT runs at INIT's CPU share under the memory
+limit, and each restored environment is put in a control group of its own, at the
+invocations' share, before it runs any of the function's code (the restore waits
+for it; the time that takes is not counted in Restore Duration). Its memory limit is
+Memory Size less what the snapshot process holds: the pages a restored copy shares
+with the snapshot are charged to the snapshot's group, so the copy's own group may
+hold only the rest (a page the copy rewrites is counted twice, which makes the
+limit slightly stricter than Lambda's).
+
 Differences from Lambda: a restored environment is a fork, so threads running in the
 snapshot process are not in it (Lambda's snapshot of the micro VM keeps them);
 Lambda offers SnapStart for Python 3.12 and later only, the emulator runs it with
-any interpreter; environments restored here get no CPU or memory limit.
+any interpreter; Lambda does not document the CPU a restore runs with, the emulator
+gives it the invocations' share.
 """
 
 from __future__ import annotations
@@ -54,6 +64,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from lambda_kit_dev.emulator._cgroup import Limits
     from lambda_kit_dev.emulator._config import FunctionConfig
     from lambda_kit_dev.emulator._report import Invocation
 
@@ -224,7 +235,7 @@ def _holds(pid: int, inode: str) -> bool:
 class Snapshot:
     """One initialised runtime kept as a snapshot, forked once per restore."""
 
-    def __init__(self, config: FunctionConfig) -> None:
+    def __init__(self, config: FunctionConfig, limits: Limits | None = None) -> None:
         self._directory = tempfile.mkdtemp(prefix="lambda-kit-snapstart-")
         self._path = os.path.join(self._directory, "control")
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -237,7 +248,7 @@ class Snapshot:
             "AWS_LAMBDA_RUNTIME_API": self.router.address,
             "_LAMBDA_KIT_SNAPSTART": self._path,
         }
-        self.environment = Environment(replace(config, env=env))
+        self.environment = Environment(replace(config, env=env), limits=limits)
         self._control: socket.socket | None = None
         self._cond = threading.Condition()
         self._lock = threading.Lock()  # one restore at a time on the control socket
@@ -311,8 +322,8 @@ class Snapshot:
             self.fingerprint = {}
         threading.Thread(target=self._read_control, name="lambda-kit-snapstart", daemon=True).start()
 
-    def restore(self, out: int, calls: int, report: int) -> int:
-        """Fork a restored runtime with these descriptors; its pid."""
+    def restore(self, out: int, calls: int, report: int, go: int) -> int:
+        """Fork a restored runtime with these descriptors; its pid (it waits for a byte on ``go``)."""
         with self._lock:
             control = self._control
             if control is None or self.closed:
@@ -320,7 +331,7 @@ class Snapshot:
             with self._cond:
                 known = len(self._pids)
             try:
-                socket.send_fds(control, [b"F"], [out, calls, report])
+                socket.send_fds(control, [b"F"], [out, calls, report, go])
             except OSError:
                 raise HandlerNotReadyError("The SnapStart snapshot process has ended.") from None
             with self._cond:
@@ -373,6 +384,20 @@ class Snapshot:
         shutil.rmtree(self._directory, ignore_errors=True)
 
 
+def _resident_bytes(pid: int | None) -> int:
+    """A process's resident set size now (VmRSS), 0 where /proc cannot say."""
+    if pid is None:
+        return 0
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) << 10
+    except (OSError, ValueError, IndexError):
+        return 0
+    return 0
+
+
 def _calls(data: bytes) -> dict[str, int]:
     from lambda_kit_dev.emulator._environment import parse_calls
 
@@ -382,8 +407,8 @@ def _calls(data: bytes) -> dict[str, int]:
 class RestoredEnvironment(Environment):
     """An execution environment restored from a :class:`Snapshot` (a fork of it)."""
 
-    def __init__(self, snapshot: Snapshot, config: FunctionConfig) -> None:
-        super().__init__(replace(config, init_timeout_s=RESTORE_LIMIT_S))
+    def __init__(self, snapshot: Snapshot, config: FunctionConfig, limits: Limits | None = None) -> None:
+        super().__init__(replace(config, init_timeout_s=RESTORE_LIMIT_S), limits=limits)
         self._snapshot = snapshot
         self._pid: int | None = None
         self.fingerprint: dict[str, Any] | None = None
@@ -397,23 +422,36 @@ class RestoredEnvironment(Environment):
         """Restore: fork the snapshot with this environment's pipes (the restore clock starts)."""
         from lambda_kit_dev.emulator._environment import _Pipe
 
+        if self._limits is not None:
+            self._limits.prepare()  # calibrated once, before the restore clock starts
         out_read, out_write = os.pipe()
         calls_read, calls_write = os.pipe()
         report_read, report_write = os.pipe()
+        go_read, go_write = os.pipe()
         process = _Forked()
         self.process = process  # type: ignore[assignment]  # what Environment uses of a Popen
         self.spawned_at = time.perf_counter()
         try:
-            pid = self._snapshot.restore(out_write, calls_write, report_write)
+            pid = self._snapshot.restore(out_write, calls_write, report_write, go_read)
         except BaseException:
             self.dead = True
-            for fd in (out_read, calls_read, report_read):
+            for fd in (out_read, calls_read, report_read, go_write):
                 os.close(fd)
             raise
         finally:
-            for fd in (out_write, calls_write, report_write):
+            for fd in (out_write, calls_write, report_write, go_read):
                 os.close(fd)
         process.pid = self._pid = pid
+        try:
+            if self._limits is not None:
+                started = time.perf_counter()
+                self._group = self._limits.enter(pid, init=False, memory_bytes=self._memory_left())
+                self.spawned_at += time.perf_counter() - started  # not the restore's time
+            os.write(go_write, b"g")
+        except OSError:
+            pass  # the copy has gone already: its watcher reports the exit
+        finally:
+            os.close(go_write)
         self._snapshot.router.route(pid, self._server.server_address[1])
         self._output = _Pipe(out_read)
         self._calls = _Pipe(calls_read) if self.config.count_aws_calls else None
@@ -424,6 +462,12 @@ class RestoredEnvironment(Environment):
         )
         self._fingerprint_read.start()
         threading.Thread(target=self._watch, name="lambda-kit-restored-watch", daemon=True).start()
+
+    def _memory_left(self) -> int:
+        """Memory Size less what the snapshot process holds (its pages are charged to its group)."""
+        total = self.config.memory_mb << 20
+        held = _resident_bytes(self._snapshot.environment.runtime_pid)
+        return max(total - held, 4 << 20)
 
     def _read_fingerprint(self, fd: int) -> None:
         chunks = []
@@ -531,7 +575,7 @@ class SnapStartEmulator(Emulator):
         with self._snapshot_lock:
             if self._snapshot is None:
                 self._prepare_aws()
-                snapshot = Snapshot(self.config)
+                snapshot = Snapshot(self.config, self.limits)
                 try:
                     snapshot.take(self.config.init_timeout_s)
                 except BaseException:
@@ -541,7 +585,7 @@ class SnapStartEmulator(Emulator):
             return self._snapshot
 
     def _create_environment(self) -> Environment:
-        return RestoredEnvironment(self.snapshot, self.config)
+        return RestoredEnvironment(self.snapshot, self.config, self.limits)
 
     def hazards(self, event: Any = None) -> list[Hazard]:
         """Restore two environments, invoke each once, and report what they share.
@@ -554,7 +598,7 @@ class SnapStartEmulator(Emulator):
         restored: list[RestoredEnvironment] = []
         try:
             for _ in range(2):
-                environment = RestoredEnvironment(snapshot, self.config)
+                environment = RestoredEnvironment(snapshot, self.config, self.limits)
                 restored.append(environment)
                 environment.invoke(payload, "application/json")
             prints = [environment.wait_fingerprint(5.0) or {} for environment in restored]

@@ -155,6 +155,11 @@ def test_the_command_refuses_bad_input(
         == 2
     )
     assert "concurrency_limit" in capsys.readouterr().err
+    base = ["load", "timed.handler", "--task-root", str(handlers), "--rps", "1"]
+    assert main([*base, "--memory-per-vcpu", "4"]) == 2
+    assert "--memory-per-vcpu goes with --max-concurrency" in capsys.readouterr().err
+    assert main([*base, "--max-concurrency", "2", "--memory-per-vcpu", "9"]) == 2
+    assert "Invalid memory_per_vcpu_gib=9.0" in capsys.readouterr().err
 
 
 def test_run_load_refuses_bad_settings(handlers: Path) -> None:

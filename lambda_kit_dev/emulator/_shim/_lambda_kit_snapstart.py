@@ -16,7 +16,7 @@ environments share that they should not.
 Messages on the control socket (SOCK_SEQPACKET, one per packet)::
 
     R <pid> <fingerprint JSON>    the snapshot is ready (sent once)
-    F + 3 descriptors             emulator: restore (stdout+stderr, calls, fingerprint)
+    F + 4 descriptors             emulator: restore (stdout+stderr, calls, fingerprint, go)
     P <pid>                       the restored child's pid
     X <pid> <exit status>         a restored child has ended (reaped here)
 
@@ -62,8 +62,8 @@ def _serve_restores(control_path: str, calls_fd: int | None) -> int:
         _reap(control)
         if not select.select([control], [], [], 0.1)[0]:
             continue
-        message, fds, _, _ = socket.recv_fds(control, 1024, 3)
-        if not message or len(fds) != 3:  # the emulator has gone: no restore will come
+        message, fds, _, _ = socket.recv_fds(control, 1024, 4)
+        if not message or len(fds) != 4:  # the emulator has gone: no restore will come
             os._exit(0)
         # random reseeds itself in a forked child (os.register_at_fork); a restored
         # Lambda environment keeps the snapshot's state, and so must this copy.
@@ -75,13 +75,18 @@ def _serve_restores(control_path: str, calls_fd: int | None) -> int:
                 random_module.setstate(state)
             control.close()
             os.setsid()  # a group of its own, which the emulator kills as one
-            out, calls, report = fds
+            out, calls, report, go = fds
             os.dup2(out, 1)
             os.dup2(out, 2)
             if calls_fd is not None:
                 os.dup2(calls, calls_fd)
             os.close(out)
             os.close(calls)
+            # The emulator puts this copy in its control group (its CPU share and memory
+            # limit) before it runs a line of the function's code; end of file, not a
+            # byte, if the emulator has gone meanwhile.
+            os.read(go, 1)
+            os.close(go)
             return report
         for fd in fds:
             os.close(fd)
