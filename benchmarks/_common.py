@@ -314,3 +314,225 @@ def control_line(control: dict[str, Any]) -> str:
 def per_call_us(passes: list[dict[str, list[float]]], label: str) -> list[float]:
     """The median CPU microseconds per call of ``label``, one per pass."""
     return [round(median(series[label]) * 1e6, 3) for series in passes]
+
+
+# -- wall time in paired rounds, imports, claims (shared by the secrets, protobuf and HTTP benches) --
+
+RUNTIME_PRELOAD = "import awslambdaric.bootstrap"  # what the Python runtime has loaded before the handler
+
+
+def paired_wall_rounds(
+    contenders: dict[str, Callable[[], object]],
+    *,
+    rounds: int,
+    passes: int = 2,
+    batch_seconds: float = 0.05,
+) -> list[dict[str, list[float]]]:
+    """:func:`paired_rounds` on wall time (``time.perf_counter()``), for where waiting is the point.
+
+    The same rounds (every contender back to back, the order rotated each round, the
+    first contender timed twice as the identical-pair control), for a network round
+    trip or a handshake, whose cost is mostly time spent waiting, which CPU time leaves out.
+    """
+    first = next(iter(contenders))
+    tasks = [*contenders.items(), (f"{first} (control)", contenders[first])]
+    calls: dict[str, int] = {}
+    for label, function in tasks[:-1]:
+        for _ in range(3):  # warm up: imports, first connections, caches
+            function()
+        began, count = time.perf_counter(), 0
+        while time.perf_counter() - began < batch_seconds / 4 or count < 5:
+            function()
+            count += 1
+        spent = max(time.perf_counter() - began, 1e-9)
+        calls[label] = max(3, round(count * batch_seconds / spent))
+    calls[tasks[-1][0]] = calls[first]
+    results: list[dict[str, list[float]]] = []
+    for _ in range(passes):
+        series: dict[str, list[float]] = {label: [] for label, _ in tasks}
+        for turn in range(rounds):
+            shift = turn % len(tasks)
+            for label, function in tasks[shift:] + tasks[:shift]:
+                count = calls[label]
+                gc.collect()
+                began = time.perf_counter()
+                for _ in range(count):
+                    function()
+                series[label].append((time.perf_counter() - began) / count)
+        results.append(series)
+    return results
+
+
+def scaled(passes: list[dict[str, list[float]]], per_call: dict[str, int]) -> list[dict[str, list[float]]]:
+    """``passes`` with each label's times divided by its operations per call (its control's too).
+
+    For contenders that each run a block of ``per_call[label]`` operations per call, to
+    keep a function call's own cost out of a figure of a few nanoseconds.
+    """
+    divisor = {**per_call, **{f"{label} (control)": count for label, count in per_call.items()}}
+    return [
+        {label: [value / divisor.get(label, 1) for value in values] for label, values in series.items()}
+        for series in passes
+    ]
+
+
+def bytecode_env() -> dict[str, str]:
+    """The environment of a fresh interpreter that loads (and writes) cached bytecode, as deployed."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name != "PYTHONDONTWRITEBYTECODE" and not name.startswith(("COV_CORE_", "COVERAGE_"))
+    }
+
+
+def import_times(
+    tasks: dict[str, tuple[str, str]],
+    *,
+    starts: int,
+    flags: dict[str, list[str]] | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, list[float]]:
+    """Wall milliseconds of each import statement in a fresh interpreter, ``starts`` each, interleaved.
+
+    ``tasks`` maps a label to ``(statement, preload)``: ``preload`` runs first, untimed
+    (``RUNTIME_PRELOAD`` for "the runtime's modules loaded", ``""`` for a bare
+    interpreter). Each task runs once first, unmeasured, to write the bytecode caches;
+    the order is rotated from one start to the next. ``flags`` adds interpreter options
+    per label; ``env`` replaces the environment (default: the bench's, bytecode enabled).
+    """
+    environment = bytecode_env() if env is None else env
+    labels = list(tasks)
+
+    def once(label: str) -> float:
+        statement, preload = tasks[label]
+        code = (
+            f"{preload}\nimport time as _t\n_start = _t.perf_counter()\n{statement}\n"
+            "print((_t.perf_counter() - _start) * 1000.0)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, *(flags or {}).get(label, []), "-c", code],
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=REPO_ROOT,
+            check=True,
+        )
+        return float(done.stdout.strip().splitlines()[-1])
+
+    for label in labels:
+        once(label)
+    found: dict[str, list[float]] = {label: [] for label in labels}
+    for turn in range(starts):
+        shift = turn % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            found[label].append(once(label))
+    return found
+
+
+def load_now() -> list[float] | None:
+    """The load average now (for the end of a run; :func:`machine_info` records the start)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def ratio_verdict(figure: float, target: float | None, *, at_least: bool = False) -> str:
+    """PASS or MISS for a ratio against its target (``at_least``: the ratio must reach it); ``-`` without."""
+    if target is None:
+        return "-"
+    return "PASS" if (figure >= target if at_least else figure <= target) else "MISS"
+
+
+def ratio_text(
+    label: str, ratio: dict[str, Any], target: float | None = None, *, at_least: bool = False
+) -> str:
+    """One :func:`paired_ratio` as a line: the quoted pass, every pass with its IQR, target and verdict."""
+    passes = ", ".join(
+        f"x{entry['median']:.2f} (IQR {entry['p25']:.2f}-{entry['p75']:.2f})" for entry in ratio["passes"]
+    )
+    figure = ratio["best"] if at_least else ratio["worst"]
+    aim = "" if target is None else f"  target {'>=' if at_least else '<='} x{target:.2f}"
+    shown = ratio_verdict(figure, target, at_least=at_least) if target is not None else ""
+    return f"  {label:<48} x{figure:6.2f}  passes {passes}{aim}  {shown}".rstrip()
+
+
+def ratio_claim(
+    claim: str,
+    ratio: dict[str, Any],
+    control: dict[str, Any],
+    *,
+    shape: str,
+    measure: str,
+    target: float | None = None,
+    at_least: bool = False,
+    chart: str | None = None,
+) -> dict[str, Any]:
+    """A ratio claim for ``_report.py``: the pass quoted is the worse for the target's direction.
+
+    Its verdict is VOID when the identical-pair control failed in a pass.
+    """
+    figure = ratio["best"] if at_least else ratio["worst"]
+    found: dict[str, Any] = {
+        "claim": claim,
+        "shape": shape,
+        "measure": measure,
+        "ratio": figure,
+        "passes": [entry["median"] for entry in ratio["passes"]],
+        "iqr": [[entry["p25"], entry["p75"]] for entry in ratio["passes"]],
+        "spread": ratio["spread"],
+        "direction": "at_least" if at_least else "at_most",
+        "target": target,
+        "verdict": "VOID"
+        if target is not None and not all(control["holds"])
+        else ratio_verdict(figure, target, at_least=at_least),
+        "control": [entry["median"] for entry in control["passes"]],
+    }
+    if chart is not None:
+        found["chart"] = chart
+    return found
+
+
+def value_claim(
+    claim: str,
+    values: list[float],
+    *,
+    shape: str,
+    measure: str,
+    unit: str,
+    target: float | None = None,
+    figure: float | None = None,
+    digits: int = 3,
+) -> dict[str, Any]:
+    """An absolute claim for ``_report.py``: ``figure`` (default: the median of ``values``) with p10-p90.
+
+    The verdict is PASS when the figure is below ``target``.
+    """
+    quoted = median(values) if figure is None else figure
+    return {
+        "claim": claim,
+        "shape": shape,
+        "measure": measure,
+        "value": round(quoted, digits),
+        "p10_p90": [round(percentile(values, 10), digits), round(percentile(values, 90), digits)],
+        "unit": unit,
+        "target": target,
+        "verdict": "-" if target is None else ("PASS" if quoted < target else "MISS"),
+    }
+
+
+def verdict_summary(claims: list[dict[str, Any]]) -> str:
+    """The verdict line: targets met out of those set, then each miss and each void claim by name."""
+    aimed = [claim for claim in claims if claim.get("target") is not None]
+    met = sum(claim["verdict"] == "PASS" for claim in aimed)
+
+    def named(claim: dict[str, Any]) -> str:
+        figure = f"x{claim['ratio']:.2f}" if "ratio" in claim else f"{claim['value']:.3f} {claim['unit']}"
+        sign = ">=" if claim.get("direction") == "at_least" else ("<=" if "ratio" in claim else "<")
+        return f"{claim['claim']} ({claim['shape']}): {figure}, target {sign} {claim['target']:g}"
+
+    listed = "; ".join(f"{claim['verdict']} {named(claim)}" for claim in aimed)
+    voided = [claim for claim in aimed if claim["verdict"] == "VOID"]
+    return f"verdict : {met}/{len(aimed)} targets met: {listed}" + (
+        f" ({len(voided)} void: control off by more than 3 %)" if voided else ""
+    )
