@@ -439,10 +439,12 @@ class _SplitNeeded(Exception):
 
 
 def _values_member(entry: list[Any]) -> str:
-    """The member of a metric with several values; raises ``_SplitNeeded`` for too many."""
+    """The member of a metric (one value, or several); raises ``_SplitNeeded`` for too many."""
+    definition: MetricDefinition = entry[0]
+    if len(entry) == 2:
+        return definition.member_key + repr(entry[1])
     if len(entry) > MAX_VALUES_PER_METRIC + 1:
         raise _SplitNeeded
-    definition: MetricDefinition = entry[0]
     return definition.member_key + "[" + ",".join(map(repr, entry[1:])) + "]"
 
 
@@ -479,13 +481,14 @@ def emit(
     lines: tuple[str] | list[str] | None = None
     if len(entries) <= MAX_METRICS_PER_LINE:  # the common case: one line, built in one pass
         definitions = tuple(map(_first, entries))
-        try:
-            values = [
-                entry[0].member_key + repr(entry[1]) if len(entry) == 2 else _values_member(entry)
-                for entry in entries
-            ]
-        except _SplitNeeded:
-            values = None
+        values: str | None
+        try:  # each metric with one value (the usual case): [definition, value] unpacks
+            values = "".join([definition.member_key + repr(value) for definition, value in entries])
+        except ValueError:  # one with several values does not (repr of a checked value never raises)
+            try:
+                values = "".join([_values_member(entry) for entry in entries])
+            except _SplitNeeded:
+                values = None
         if values is not None:
             # Everything between the timestamp and the values is the same from one
             # invocation to the next for the same metrics and dimensions: made once.
@@ -505,14 +508,9 @@ def emit(
                 if len(_middles) >= _MIDDLES_LIMIT:
                     _middles.clear()  # metric names that vary without bound must not grow memory
                 _middles[key] = middle
-            line = (
-                '{"_aws":{"Timestamp":'
-                + str(int(time.time() * 1000) if timestamp is None else timestamp)
-                + middle
-                + properties
-                + "".join(values)
-                + "}\n"
-            )
+            if timestamp is None:
+                timestamp = int(time.time() * 1000)
+            line = f'{{"_aws":{{"Timestamp":{timestamp}{middle}{properties}{values}}}\n'
             if len(line) <= MAX_LINE:
                 lines = (line,)
     if lines is None:

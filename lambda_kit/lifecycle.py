@@ -421,13 +421,45 @@ def wrap_invocation(
 
         return async_wrapper  # type: ignore[return-value]  # same signature, async
 
+    # The sync wrapper runs on every invocation of every decorated handler: start() and
+    # finish() are inlined in it, with the warm path of start_invocation_for and
+    # end_invocation (each call saved is ~0.05 us of the ~0.4 us an invocation costs).
+    current = _current
+    inflight = _inflight
+
     @functools.wraps(handler)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        token = start(args, kwargs)
+        if kwargs:
+            context = kwargs.get("context", args[1] if len(args) > 1 else None)
+        else:
+            context = args[1] if len(args) > 1 else None
+        request_id = getattr(context, "aws_request_id", None)
+        if _first is not None and type(request_id) is str:
+            # start_invocation_for's warm path, inlined (INIT is over, a real request id).
+            entry = current.get()
+            if entry is not None and entry[0] == request_id:
+                token = current.set(entry)  # an outer adapter started this invocation already
+            else:
+                entry = (request_id, None, context)
+                token = current.set(entry)
+                inflight[id(token)] = entry
+        else:
+            token = start_invocation_for(context)
+        if on_start is not None:
+            try:
+                on_start(context)
+            except BaseException:
+                end_invocation(token)
+                raise
         try:
             return handler(*args, **kwargs)
         finally:
-            finish(token)
+            try:
+                if on_finish is not None:
+                    on_finish()
+            finally:
+                current.reset(token)  # end_invocation(token), inlined
+                inflight.pop(id(token), None)
 
     return wrapper
 

@@ -959,3 +959,31 @@ def test_wrap_invocation_runs_on_start_and_on_finish_around_the_handler() -> Non
     context = FakeContext(request_id="req-2")
     assert wrapped({}, context) == "done"
     assert calls == [context, "handler cold=False", "end"]  # req-1 was the cold start
+
+
+def test_warm_invocations_through_nested_wrappers_end_cleanly() -> None:
+    # After the first invocation, wrap_invocation's sync wrapper takes its inlined warm path.
+    report_cold({}, FakeContext(request_id="req-0"))
+    failure = KeyError("missing")
+    seen: list[Any] = []
+
+    @lifecycle.track_invocations
+    @lifecycle.track_invocations  # an inner adapter: the same invocation, entered twice
+    def handler(event: Any, context: Any) -> str | None:
+        worker = threading.Thread(target=lambda: seen.append(lifecycle.remaining_time()))
+        worker.start()  # a thread of its own: its deadline comes from the invocations in flight
+        worker.join()
+        seen.append(lifecycle.is_cold_start())
+        if event.get("fail"):
+            raise failure
+        return lifecycle.current_request_id()
+
+    assert handler({}, FakeContext(request_id="req-1", timeout_s=60)) == "req-1"
+    with pytest.raises(KeyError) as raised:
+        handler({"fail": True}, context=FakeContext(request_id="req-2", timeout_s=60))
+    assert raised.value is failure  # the handler's own exception, unchanged
+    assert [left is not None and 50 < left <= 60 for left in seen[::2]] == [True, True]
+    assert seen[1::2] == [False, False]  # warm, both
+    assert lifecycle.current_request_id() is None
+    assert lifecycle.remaining_time() is None  # nothing left in flight by either wrapper
+    assert lifecycle._inflight == {}
