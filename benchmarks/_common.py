@@ -186,9 +186,10 @@ class Output:
     def __init__(self, name: str) -> None:
         self.name = name
         self.lines: list[str] = []
+        self._stream = sys.stdout  # where lines go, even while a section silences sys.stdout
 
     def line(self, text: str = "") -> None:
-        print(text, flush=True)
+        print(text, file=self._stream, flush=True)
         self.lines.append(text)
 
     def paths(self) -> tuple[Path, Path]:
