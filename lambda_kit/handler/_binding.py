@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+from operator import itemgetter
 from urllib.parse import unquote, unquote_plus
 
 from lambda_kit._proxy_events import decode_body, get_header, parse_query_string
@@ -37,7 +38,10 @@ from lambda_kit.handler._coerce import converter_for, kind_of, text_parser
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from typing import Any
+    from typing import Any, TypeAlias
+
+    Getter: TypeAlias = Callable[[Sequence[str]], Any]
+    Matcher: TypeAlias = tuple[Getter | None, Any, Getter | None, Any, str | None, int]
 
 __all__ = [
     "Header",
@@ -46,11 +50,14 @@ __all__ = [
     "Request",
     "Route",
     "decoded",
+    "missing_error",
     "parameters",
     "parse_routes",
     "path_parts",
     "query_pairs",
+    "query_values",
     "scalar",
+    "scalar_error",
 ]
 
 _SCALARS = (str, int, float, bool)
@@ -186,6 +193,59 @@ def query_pairs(event: dict[str, Any], integration: str) -> list[tuple[str, str]
     return pairs
 
 
+def query_values(event: dict[str, Any], integration: str) -> dict[str, str]:
+    """``dict(query_pairs(event, integration))``: each name's last value; faster in the common shapes.
+
+    The shortcuts read the event's own fields only where they hold exactly what
+    :func:`query_pairs` would make of them: a ``rawQueryString`` with nothing to
+    decode (no ``%``, no ``+``), and API Gateway's or ALB's parameters as plain
+    strings (for ALB, none holding a ``%`` or ``+``, so decoding changes nothing and
+    no two names decode to one). Anything else takes :func:`query_pairs`.
+    """
+    if integration == "http_v2" or integration == "function_url":
+        raw = event.get("rawQueryString")
+        if type(raw) is str and raw and "%" not in raw and "+" not in raw:
+            if "&" not in raw:  # one name
+                name, _, value = raw.partition("=")
+                return {name: value}
+            values: dict[str, str] = {}
+            for piece in raw.split("&"):
+                if piece:
+                    name, _, value = piece.partition("=")
+                    values[name] = value
+            return values
+    else:
+        multi = event.get("multiValueQueryStringParameters")
+        if not multi:  # absent, null or empty: the single values, as query_pairs reads them
+            single = event.get("queryStringParameters")
+            if single is None:
+                return {}
+            if type(single) is dict:
+                alb = integration == "alb"
+                for name, value in single.items():
+                    if type(name) is not str or type(value) is not str:
+                        break
+                    if alb and ("%" in name or "+" in name or "%" in value or "+" in value):
+                        break
+                else:
+                    return single  # read, never changed
+        elif type(multi) is dict and integration != "alb":
+            values = {}
+            for name, texts in multi.items():
+                if type(name) is not str or type(texts) is not list:
+                    break
+                for text in texts:
+                    if type(text) is not str:
+                        break
+                    values[name] = text
+                else:
+                    continue
+                break
+            else:
+                return values
+    return dict(query_pairs(event, integration))
+
+
 def decoded(path: str, encoded: bool) -> str:
     """The path percent-decoded, when it is still ``encoded``."""
     return unquote(path) if encoded else path
@@ -216,11 +276,24 @@ def scalar(param: Param, text: str, loc: list[str]) -> Any:
     try:
         return parse(text)  # type: ignore[misc]
     except ValueError:
-        kind = param.expected
-        raise InputValidationError(
-            f"Invalid {loc[0]} parameter {loc[1]!r}: expected {kind}.",
-            errors=[{"loc": loc, "msg": f"expected {kind}", "type": param.error_type}],
-        ) from None
+        raise scalar_error(param, loc) from None
+
+
+def scalar_error(param: Param, loc: list[str]) -> InputValidationError:
+    """The 400 for a value at ``loc`` (``[source, name]``) that is not of ``param``'s type."""
+    kind = param.expected
+    return InputValidationError(
+        f"Invalid {loc[0]} parameter {loc[1]!r}: expected {kind}.",
+        errors=[{"loc": loc, "msg": f"expected {kind}", "type": param.error_type}],
+    )
+
+
+def missing_error(source: str, wire_name: str) -> InputValidationError:
+    """The 400 for a required path, query or header value the request lacks."""
+    return InputValidationError(
+        f"Missing {source} parameter {wire_name!r}.",
+        errors=[{"loc": [source, wire_name], "msg": "field required", "type": "missing"}],
+    )
 
 
 def _list_item(tp: Any) -> Any:
@@ -395,8 +468,10 @@ class Route:
         "core",
         "fast_body",
         "is_async",
+        "matcher",
         "method",
         "params",
+        "plan",
         "segments",
         "status",
         "template",
@@ -420,6 +495,8 @@ class Route:
         )
         self.fast_body = self.body_param if fast else None
         self.status = status
+        self.matcher = _matcher(self.segments)
+        self.plan = _plan(self.params)
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         """The route's parameter values for the path's decoded ``parts``, or ``None``."""
@@ -456,6 +533,63 @@ class Route:
 
     def __repr__(self) -> str:
         return f"Route({'ANY' if self.method == '*' else self.method} {self.template})"
+
+
+# What Route.match does, resolved at INIT: (literal getter, its expected value, capture getter,
+# capture names, greedy name, head length). A getter is an itemgetter over the path's parts:
+# of one index it gives that part, of several a tuple, and the names follow suit.
+def _matcher(segments: list[str]) -> Matcher:
+    greedy = bool(segments) and segments[-1].endswith("+}")
+    head = segments[:-1] if greedy else segments
+    # Indices into the path split at "/", whose first item is the "" before the leading "/".
+    literal_at = [index for index, segment in enumerate(head, 1) if not segment.startswith("{")]
+    capture_at = [index for index, segment in enumerate(head, 1) if segment.startswith("{")]
+    literals: Any = tuple(head[index - 1] for index in literal_at)
+    names: Any = tuple(head[index - 1][1:-1] for index in capture_at)
+    if len(literal_at) == 1:
+        literals = literals[0]
+    if len(capture_at) == 1:
+        names = names[0]
+    return (
+        itemgetter(*literal_at) if literal_at else None,
+        literals,
+        itemgetter(*capture_at) if capture_at else None,
+        names,
+        segments[-1][1:-2] if greedy else None,
+        len(head),
+    )
+
+
+# How Route.plan reads each parameter (see _plan). JSON_BODY: a body the adapter may hand
+# straight to the converter when it is JSON text (see _HTTPApp._json_fast_path).
+PATH, QUERY, HEADER, BODY, JSON_BODY = 0, 1, 2, 3, 4
+
+
+def _plan(params: list[Param]) -> tuple[tuple[int, str, str, str, Any, Param], ...] | None:
+    """The steps that read the core's arguments: ``(source, name, wire name, its lower case, parse, param)``.
+
+    ``parse`` is ``None`` for a ``str`` value (taken as it is). ``None`` instead of a plan
+    when a parameter takes the :class:`Request` or every value of a repeated query name:
+    the adapter's general steps read those.
+    """
+    codes = {"path": PATH, "query": QUERY, "header": HEADER, "body": BODY}
+    if any(param.source not in codes or param.many for param in params):
+        return None
+    return tuple(
+        (
+            JSON_BODY
+            if param.source == "body"
+            and param.convert is not None
+            and param.kind not in ("protobuf", "str", "bytes")
+            else codes[param.source],
+            param.name,
+            param.wire_name,
+            param.wire_name.lower(),
+            None if param.parse is str else param.parse,
+            param,
+        )
+        for param in params
+    )
 
 
 def _segments(template: str) -> list[str]:

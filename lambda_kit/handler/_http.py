@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from urllib.parse import unquote
 
 from lambda_kit import lifecycle
 from lambda_kit._proxy_events import (
@@ -37,20 +38,42 @@ from lambda_kit._proxy_events import (
     media_type_of,
     method_and_path,
     negotiate,
+    status_description,
     uses_multi_value_headers,
 )
 from lambda_kit.exceptions import ConfigurationError, InputValidationError, ProtobufError
-from lambda_kit.handler._binding import Request, decoded, parse_routes, path_parts, query_pairs, scalar
-from lambda_kit.handler._coerce import dumps, kind_of
+from lambda_kit.handler._binding import (
+    BODY,
+    JSON_BODY,
+    PATH,
+    QUERY,
+    Request,
+    decoded,
+    missing_error,
+    parse_routes,
+    path_parts,
+    query_pairs,
+    query_values,
+    scalar,
+    scalar_error,
+)
+from lambda_kit.handler._coerce import dump_data, dumps, kind_of
 from lambda_kit.handler._core import run_async
 from lambda_kit.handler._middleware import compose
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from typing import Any
+    from typing import Any, TypeAlias
 
-    from lambda_kit.handler._binding import Param, Route
+    from lambda_kit.handler._binding import Getter, Param, Route
+
+    # A route and its matcher (Route.matcher), flattened.
+    Candidate: TypeAlias = tuple[Route, Getter | None, Any, Getter | None, Any, str | None, int]
+    # Per method: its static routes by path, and the routes that may answer it, in
+    # matching order: those without a greedy segment by their segment count, then the
+    # greedy ones.
+    Table: TypeAlias = tuple[dict[str, Route], dict[int, tuple[Candidate, ...]], tuple[Candidate, ...]]
     from lambda_kit.protobuf import ProtobufCodec
 
 _JSON = "application/json"
@@ -139,8 +162,9 @@ class _HTTPProblem(Exception):
 
 
 # Per result type, shared by every app (types are few; dict reads and writes are atomic).
-_result_kinds: dict[type, str] = {}  # result type -> kind_of(type)
-_json_dumpers: dict[type, Callable[[Any], str] | None] = {}  # its JSON serialiser if a model/dataclass
+_result_kinds: dict[type, str] = {dict: "any", list: "any"}  # result type -> kind_of(type)
+# Its JSON serialiser if a plain dict or list (as kind_of says, "any"), a model or a dataclass.
+_json_dumpers: dict[type, Callable[[Any], str] | None] = {dict: dump_data, list: dump_data}
 _json_acceptable: dict[str, bool] = {}  # Accept header -> whether JSON may be sent (bounded)
 _JSON_KINDS = frozenset({"pydantic", "dataclass"})
 
@@ -153,7 +177,20 @@ class _HTTPApp:
     so one app serves concurrent invocations.
     """
 
-    __slots__ = ("_codec", "catch_all", "cors", "error_map", "fast_json", "preflight", "routes", "static")
+    __slots__ = (
+        "_codec",
+        "_description",
+        "_other_methods",
+        "_tables",
+        "catch_all",
+        "compiled",
+        "cors",
+        "error_map",
+        "fast_json",
+        "preflight",
+        "routes",
+        "static",
+    )
 
     def __init__(
         self,
@@ -198,21 +235,92 @@ class _HTTPApp:
         for route in self.routes:
             if route.method != "*" and not any(segment.startswith("{") for segment in route.segments):
                 self.static.setdefault((route.method, "/" + "/".join(route.segments)), route)
+        # What find() and arguments() work out per request, resolved here: per method, the
+        # routes that may answer it (_table), and per route its matcher and argument plan
+        # (Route.matcher, Route.plan). (The fast-path tests turn it off to compare.)
+        self.compiled = True
+        named = {route.method for route in self.routes if route.method != "*"}
+        self._tables = {method: self._table(method) for method in named | {"HEAD"}}
+        self._other_methods = self._table(None)  # any other method: the ANY routes only
+        self._description = status_description(status)  # ALB's statusDescription of a result
+
+    def _table(self, method: str | None) -> Table:
+        """The routes that may answer ``method`` (``None``: a method no route names), as find() tries them.
+
+        find() looks up the static routes of the method first, then tries every route in
+        matching order. Only one route can sort before a static route and match its path:
+        a GET route of the same path, for HEAD, given first. So the static routes of the
+        method come first among the routes of their segment count, and :meth:`_compiled`
+        leaves to find() the paths it does not look up that way (still %-encoded) or
+        looks up otherwise (ending in ``//``).
+        """
+        exact: dict[int, list[Candidate]] = {}
+        greedy: list[Candidate] = []
+        static = {id(route) for key, route in self.static.items() if key[0] == method}
+        for route in sorted(self.routes, key=lambda route: id(route) not in static):  # stable
+            if not (
+                route.method == "*"
+                or (
+                    method is not None
+                    and (route.method == method or (method == "HEAD" and route.method == "GET"))
+                )
+            ):
+                continue
+            candidate = (route, *route.matcher)
+            if route.matcher[4] is not None:
+                greedy.append(candidate)
+            else:
+                exact.setdefault(len(route.segments), []).append(candidate)
+        return (
+            {key[1]: route for key, route in self.static.items() if key[0] == method},
+            {count: tuple(candidates) for count, candidates in exact.items()},
+            tuple(greedy),
+        )
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
-        """The Lambda handler: a proxy event in, a proxy response out; never raises for bad input."""
+        """The Lambda handler: a proxy event in, a proxy response out; never raises for bad input.
+
+        With ``compiled`` (the default) the steps use what INIT resolved, and answer
+        exactly as the general steps (:meth:`_general`: :meth:`find`, :meth:`arguments`,
+        :meth:`render`) would: the route by :meth:`_match` (the method's static routes
+        by path, then its routes of the path's segment count by their matchers; what no
+        route matches is left to :meth:`find`, which says 404 or 405), the arguments
+        by the route's plan (``Route.plan``; a JSON body straight to its converter, as
+        in :meth:`_json_fast_path`), and a dict, list, model or dataclass result, without
+        CORS, not for HEAD, to a client that accepts JSON, answered with its JSON
+        serialiser in the integration's format (ALB's included).
+        ``tests/handler/test_handler_compiled_routes.py`` checks this on generated requests.
+        """
         token = lifecycle.start_invocation_for(context)
         integration = "unknown"
         try:
             if not isinstance(event, dict):
                 raise _HTTPProblem(400, "The event is not an HTTP request.")
-            # detect_integration for the common shapes, without a call; function URLs read as
-            # http_v2 here (the same request and response format); Request says which it was.
+            # detect_integration and method_and_path for the common shapes, without a call;
+            # function URLs read as http_v2 here (the same request and response format);
+            # Request says which it was.
+            method: Any = None
+            path: Any = None
             if event.get("version") == "2.0":
                 integration = "http_v2"
+                context_ = event.get("requestContext")
+                path = event.get("rawPath")
+                if type(context_) is dict:
+                    http_ = context_.get("http")
+                    if type(http_) is dict:
+                        method = http_.get("method")
+                    stage = context_.get("stage")
+                    if type(path) is str and type(stage) is str and stage != "$default":
+                        prefix = "/" + stage
+                        if path == prefix or path.startswith(prefix + "/"):
+                            path = path[len(prefix) :] or "/"
+                encoded = True
             elif "httpMethod" in event:
                 context_ = event.get("requestContext")
                 integration = "alb" if type(context_) is dict and "elb" in context_ else "rest_v1"
+                method = event.get("httpMethod")
+                path = event.get("path")
+                encoded = integration == "alb" or event.get("version") != "1.0"  # HTTP API 1.0: decoded
             else:
                 integration = detect_integration(event)
                 if integration == "unknown":
@@ -223,29 +331,97 @@ class _HTTPApp:
                         400,
                         "The event is not an HTTP request from API Gateway, ALB, a function URL or Lattice.",
                     )
-            where = method_and_path(event, integration)
-            if where is None:
+                where = method_and_path(event, integration)
+                if where is not None:
+                    method, path, encoded = where
+            if type(method) is not str or type(path) is not str:
                 lattice = self._lattice(event, context)  # VPC Lattice's version 2.0 has no rawPath
                 if lattice is not None:
                     return lattice
                 raise _HTTPProblem(400, "The event has no HTTP method or path.")
-            method, path, encoded = where
+            method = method.upper()
+            encoded = encoded and "%" in path
             if method == "OPTIONS" and self.preflight is not None:
                 return self.respond(event, integration, 204, "", None, self.preflight)
+            if not self.compiled:
+                return self._general(event, integration, method, path, encoded)
+            # The general steps with what INIT resolved; see the class docstring.
             route = self.catch_all
+            path_values: dict[str, str] = {}
             if route is None:
-                route, path_values = self.find(method, path, encoded)
-            else:
-                path_values = {}
+                found = self._match(method, path, encoded)
+                route, path_values = found if found is not None else self.find(method, path, encoded)
             param = route.fast_body
-            if param is not None:
+            if param is not None:  # one JSON body: the shortest way
                 return self._json_fast_path(event, integration, method, route, param)
-            param = route.body_param
-            if param is not None:
-                kwargs = {param.name: self.read_body(event, param)}
-            else:
+            plan = route.plan
+            if plan is None:
                 kwargs = self.arguments(route, event, integration, method, path, encoded, path_values)
+            else:
+                kwargs = {}
+                query: dict[str, str] | None = None
+                for source, name, wire, lower, parse, param in plan:
+                    if source == PATH:
+                        raw = path_values.get(wire)
+                    elif source == QUERY:
+                        if query is None:
+                            query = query_values(event, integration)
+                        raw = query.get(wire)
+                    elif source == JSON_BODY:  # the request half of _json_fast_path
+                        body = event.get("body")
+                        if (
+                            type(body) is str
+                            and body
+                            and event.get("isBase64Encoded") is not True
+                            and fast_header(event, "Content-Type", "content-type") in (None, _JSON)
+                        ):
+                            kwargs[name] = param.convert(body)  # type: ignore[misc]  # set for a body
+                        else:
+                            kwargs[name] = self.read_body(event, param)
+                        continue
+                    elif source == BODY:
+                        kwargs[name] = self.read_body(event, param)
+                        continue
+                    else:
+                        raw = fast_header(event, wire, lower)
+                    if raw is None:
+                        if param.required:
+                            raise missing_error(param.source, wire)
+                        kwargs[name] = param.default
+                    elif parse is None:
+                        kwargs[name] = raw
+                    else:
+                        try:
+                            kwargs[name] = parse(raw)
+                        except ValueError:
+                            raise scalar_error(param, [param.source, wire]) from None
             result = run_async(route.core, kwargs) if route.is_async else route.core(**kwargs)
+            dump = _json_dumpers.get(type(result))
+            if dump is not None and self.fast_json and method != "HEAD":
+                accept = fast_header(event, "Accept", "accept")
+                if not accept or _json_acceptable.get(accept) or _accepts_json(accept):
+                    if integration != "alb":
+                        return {
+                            "statusCode": route.status,
+                            "headers": {"Content-Type": _JSON},
+                            "body": dump(result),
+                            "isBase64Encoded": False,
+                        }
+                    if uses_multi_value_headers(event):
+                        return {
+                            "statusCode": route.status,
+                            "multiValueHeaders": {"Content-Type": [_JSON]},
+                            "statusDescription": self._description,
+                            "body": dump(result),
+                            "isBase64Encoded": False,
+                        }
+                    return {
+                        "statusCode": route.status,
+                        "headers": {"Content-Type": _JSON},
+                        "statusDescription": self._description,
+                        "body": dump(result),
+                        "isBase64Encoded": False,
+                    }
             return self.render(event, integration, method, route, result)
         except Exception as error:
             return self.error_response(event, integration, error)
@@ -253,6 +429,26 @@ class _HTTPApp:
             lifecycle.end_invocation(token)
 
     __call__ = handle
+
+    def _general(
+        self, event: dict[str, Any], integration: str, method: str, path: str, encoded: bool
+    ) -> dict[str, Any]:
+        """The request's route, arguments, core and response by the steps, nothing resolved at INIT."""
+        route = self.catch_all
+        if route is None:
+            route, path_values = self.find(method, path, encoded)
+        else:
+            path_values = {}
+        param = route.fast_body
+        if param is not None:
+            return self._json_fast_path(event, integration, method, route, param)
+        param = route.body_param
+        if param is not None:
+            kwargs = {param.name: self.read_body(event, param)}
+        else:
+            kwargs = self.arguments(route, event, integration, method, path, encoded, path_values)
+        result = run_async(route.core, kwargs) if route.is_async else route.core(**kwargs)
+        return self.render(event, integration, method, route, result)
 
     def _lattice(self, event: dict[str, Any], context: Any) -> dict[str, Any] | None:
         """A VPC Lattice request served as the HTTP API request it amounts to; ``None`` if it is not one."""
@@ -262,6 +458,68 @@ class _HTTPApp:
         if request is None:
             return None
         return lattice_response(self.handle(request, context))
+
+    def _match(self, method: str, path: str, encoded: bool) -> tuple[Route, dict[str, str]] | None:
+        """What :meth:`find` returns, by the routes' matchers; ``None`` to leave it to :meth:`find`.
+
+        That is when no route matches (find() says 404 or 405), and for the few paths
+        find() reads otherwise (see :meth:`_table`): one without a leading ``/``, one
+        ending in ``//``, a %-encoded one for HEAD.
+        """
+        tables = self._tables  # subscripts: cheaper than get() calls
+        static, exact, greedy = tables[method] if method in tables else self._other_methods  # noqa: SIM401
+        if not encoded and path in static:  # find()'s first step, for a path without a trailing "/"
+            return static[path], {}
+        # The segments after the leading "/" are parts[1:] (path_parts), and the matchers'
+        # indices count from 1.
+        parts = path.split("/")
+        if parts[0]:  # no leading "/"
+            return None
+        if encoded:
+            if method == "HEAD":
+                return None
+            parts = [unquote(part) if "%" in part else part for part in parts]
+        count = len(parts) - 1
+        if count and not parts[-1]:  # "/orders/" is "/orders"
+            if count > 1 and not parts[-2]:
+                return None
+            exact_count = count - 1
+        else:
+            exact_count = count
+        for route, literals_of, literals, values_of, names, _, _ in (
+            exact[exact_count] if exact_count in exact else ()  # noqa: SIM401 - as above
+        ):
+            if literals_of is not None and literals_of(parts) != literals:
+                continue
+            if values_of is None:
+                return route, {}
+            values = values_of(parts)
+            if type(names) is str:  # one {name}: its value alone
+                if values:
+                    return route, {names: values}
+            elif "" not in values:
+                return route, dict(zip(names, values, strict=True))
+        for route, literals_of, literals, values_of, names, rest_name, head in greedy:
+            if count <= head or (literals_of is not None and literals_of(parts) != literals):
+                continue
+            rest = "/".join(parts[head + 1 :])  # a greedy {name+} keeps a trailing slash
+            if not rest:
+                continue
+            if values_of is None:
+                found = {}
+            else:
+                values = values_of(parts)
+                if type(names) is str:
+                    if not values:
+                        continue
+                    found = {names: values}
+                elif "" in values:
+                    continue
+                else:
+                    found = dict(zip(names, values, strict=True))
+            found[rest_name] = rest  # type: ignore[index]  # set for a greedy route
+            return route, found
+        return None
 
     def _json_fast_path(
         self, event: dict[str, Any], integration: str, method: str, route: Route, param: Param
@@ -429,12 +687,7 @@ class _HTTPApp:
                 raw = fast_header(event, param.wire_name, param.wire_name.lower())
             if raw is None:
                 if param.required:
-                    raise InputValidationError(
-                        f"Missing {source} parameter {param.wire_name!r}.",
-                        errors=[
-                            {"loc": [source, param.wire_name], "msg": "field required", "type": "missing"}
-                        ],
-                    )
+                    raise missing_error(source, param.wire_name)
                 kwargs[param.name] = param.default
             else:
                 kwargs[param.name] = scalar(param, raw, [source, param.wire_name])

@@ -3,7 +3,7 @@
 ``_HTTPApp._json_fast_path`` (a route whose one parameter is a JSON body) and the
 first step of ``_HTTPApp.render`` (a model or dataclass result) skip the general
 steps where they cannot change the answer. Here one app keeps them and a twin has
-them switched off (``fast_body`` cleared on every route, ``fast_json`` false), and
+them switched off (``fast_body`` cleared on every route, ``fast_json`` and ``compiled`` false), and
 both answer the same generated requests: valid and invalid JSON bodies, content
 types, the base64 flag, Accept headers and every integration.
 """
@@ -110,10 +110,11 @@ PATHS = ["/orders", "/notes", "/tags", "/echo", "/created", "/later", "/orders/7
 
 
 def _general(app: _HTTPApp) -> _HTTPApp:
-    """``app`` with both shortcuts switched off: every request takes the general steps."""
+    """``app`` with the shortcuts switched off: every request takes the general steps."""
     for route in app.routes:
         route.fast_body = None
     app.fast_json = False
+    app.compiled = False  # the route tables and argument plans (test_handler_compiled_routes.py)
     return app
 
 
@@ -135,7 +136,9 @@ def test_the_twins_differ_only_in_the_shortcuts() -> None:
     assert [route.fast_body is not None for route in fast.routes].count(True) == 7
     assert all(route.fast_body is None for route in general.routes)
     assert fast.fast_json
+    assert fast.compiled
     assert not general.fast_json
+    assert not general.compiled
 
 
 # -- requests -----------------------------------------------------------------------------------
