@@ -128,12 +128,25 @@ def explain(results: dict[str, BenchResult], profiles: dict[str, list[ImportTimi
         "",
         "  plain -> tuned: the same work, with lambda-kit instead of hand-written code.",
         f"    Init Duration {_spread(init['plain'])} -> {_spread(init['tuned'])}, "
-        f"{_difference(init['plain'], init['tuned'])}.",
+        f"{_difference(init['plain'], init['tuned'])}"
+        + (
+            ":\n    the quartiles overlap, at this spread the two INITs do not differ measurably."
+            if _overlap(init["plain"], init["tuned"])
+            else "."
+        ),
         "    In tuned's import profile (-X importtime, which inflates every figure): lambda-kit's",
-        f"    modules {lambda_kit_ms:.1f} ms; protobuf and the generated order_view_pb2 {protobuf_ms:.1f} ms",
-        "    for tuned's /v2 route (protobuf responses), which this demo never calls: a difference",
-        "    of job, not of tooling. tuned also builds its route table, and its secret is refetched",
-        "    after a rotation (Secret.refetch_on), where plain fails until its next cold start.",
+        f"    modules {lambda_kit_ms:.1f} ms; tuned also builds its route table during INIT.",
+        "    "
+        + (
+            "protobuf is not imported during INIT: tuned's /v2 route (protobuf responses), which this"
+            "\n    demo never calls, imports it on its first request."
+            if protobuf_ms == 0
+            else f"protobuf and the generated order_view_pb2 {protobuf_ms:.1f} ms, imported during INIT"
+            "\n    for tuned's /v2 route, which this demo never calls."
+        ),
+        "    tuned's secret is refetched after a rotation (Secret.refetch_on), where plain fails until",
+        "    its next cold start. benchmarks/bench_init.py compares one INIT by hand and with",
+        "    lambda-kit in more cold starts, with a control, CPU time and where each ms goes.",
         f"    Warm Duration {_spread(warm['plain'])} -> {_spread(warm['tuned'])}, "
         f"{_difference(warm['plain'], warm['tuned'])}.",
         "    In process, lambda-kit's routing and checked metrics cost microseconds per invocation",

@@ -114,3 +114,46 @@ def test_consumer_reports_only_the_record_that_failed(tuned_path: None) -> None:
         result = invoke(consumer.handler, event)
     assert result == {"batchItemFailures": [{"itemIdentifier": ids[1]}, {"itemIdentifier": ids[3]}]}
     assert captured.values("OrdersRefreshed") == [1, 1]
+
+
+def test_init_imports_no_protobuf_until_the_v2_route_is_asked(aws: AwsStandIn) -> None:
+    """protobuf (and the generated module) load on the first /v2 request, not during INIT."""
+    import os
+    import subprocess
+
+    client = aws.client("secretsmanager")
+    secret = json.dumps({"username": "app", "password": "s3cr3t-pw"})
+    try:
+        client.create_secret(Name="demo/tuned-init", SecretString=secret)
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId="demo/tuned-init", SecretString=secret)
+    code = (
+        "import json, sys\n"
+        "import app\n"
+        "from lambda_kit.testing import events, invoke\n"
+        "def loaded():\n"
+        "    return sorted(m for m in sys.modules\n"
+        "                  if m == 'order_view_pb2' or m.startswith('google.protobuf'))\n"
+        "at_init = loaded()\n"
+        "invoke(app.handler, events.api_gateway_v1('GET', '/orders/1'))\n"
+        "after_v1 = loaded()\n"
+        "answer = invoke(app.handler, events.api_gateway_v1('GET', '/v2/orders/1'))\n"
+        "print(json.dumps([at_init, after_v1, bool(loaded()), answer['statusCode']]))\n"
+    )
+    env = {**os.environ, **aws.environ(), "DB_SECRET_ID": "demo/tuned-init", "PYTHONPATH": str(TUNED)}
+    env.pop("INVENTORY_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=TUNED,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    at_init, after_v1, after_v2, status = json.loads(done.stdout.strip().splitlines()[-1])
+    assert at_init == []
+    assert after_v1 == []
+    assert after_v2 is True
+    assert status == 200
