@@ -73,8 +73,8 @@ PRELOADED = (
 )
 WORKLOADS = {
     "tuned": (
-        "app.py's imports (examples/tuned): lambda_kit.handler, .http, .metrics, .secrets, "
-        "orders, order_view_pb2 (protobuf)",
+        "examples/tuned's modules, its /v2 route's included: lambda_kit.handler, .http, .metrics, "
+        ".secrets, orders, order_view_pb2 (protobuf, which app.py loads on the first /v2 request)",
         "import orders, order_view_pb2\n"
         "from lambda_kit.handler import http\n"
         "from lambda_kit.http import Session\n"
