@@ -235,18 +235,33 @@ def paired_rounds(
     noise floor (see :func:`control_summary`). Each contender's batch is sized once to
     about ``batch_seconds``.
     """
+    return _paired(contenders, rounds, passes, batch_seconds, time.thread_time, warm_up=20, least=(10, 5))
+
+
+def _paired(
+    contenders: dict[str, Callable[[], object]],
+    rounds: int,
+    passes: int,
+    batch_seconds: float,
+    clock: Callable[[], float],
+    *,
+    warm_up: int,
+    least: tuple[int, int],
+) -> list[dict[str, list[float]]]:
+    """The rounds of :func:`paired_rounds` on ``clock``: ``warm_up`` calls first, then batches
+    sized from at least ``least[0]`` calls to no fewer than ``least[1]`` calls."""
     first = next(iter(contenders))
     tasks = [*contenders.items(), (f"{first} (control)", contenders[first])]
     calls: dict[str, int] = {}
-    for label, function in tasks:
-        for _ in range(20):  # warm up: caches, first-call costs
+    for label, function in tasks[:-1]:  # the control is the first contender: sized with it
+        for _ in range(warm_up):  # caches, first-call costs, first connections
             function()
-        began, count = time.thread_time(), 0
-        while time.thread_time() - began < batch_seconds / 4 or count < 10:
+        began, count = clock(), 0
+        while clock() - began < batch_seconds / 4 or count < least[0]:
             function()
             count += 1
-        spent = max(time.thread_time() - began, 1e-9)
-        calls[label] = max(5, round(count * batch_seconds / spent))
+        spent = max(clock() - began, 1e-9)
+        calls[label] = max(least[1], round(count * batch_seconds / spent))
     calls[tasks[-1][0]] = calls[first]
     results: list[dict[str, list[float]]] = []
     for _ in range(passes):
@@ -256,10 +271,10 @@ def paired_rounds(
             for label, function in tasks[shift:] + tasks[:shift]:
                 count = calls[label]
                 gc.collect()
-                began = time.thread_time()
+                began = clock()
                 for _ in range(count):
                     function()
-                series[label].append((time.thread_time() - began) / count)
+                series[label].append((clock() - began) / count)
         results.append(series)
     return results
 
@@ -335,33 +350,7 @@ def paired_wall_rounds(
     first contender timed twice as the identical-pair control), for a network round
     trip or a handshake, whose cost is mostly time spent waiting, which CPU time leaves out.
     """
-    first = next(iter(contenders))
-    tasks = [*contenders.items(), (f"{first} (control)", contenders[first])]
-    calls: dict[str, int] = {}
-    for label, function in tasks[:-1]:
-        for _ in range(3):  # warm up: imports, first connections, caches
-            function()
-        began, count = time.perf_counter(), 0
-        while time.perf_counter() - began < batch_seconds / 4 or count < 5:
-            function()
-            count += 1
-        spent = max(time.perf_counter() - began, 1e-9)
-        calls[label] = max(3, round(count * batch_seconds / spent))
-    calls[tasks[-1][0]] = calls[first]
-    results: list[dict[str, list[float]]] = []
-    for _ in range(passes):
-        series: dict[str, list[float]] = {label: [] for label, _ in tasks}
-        for turn in range(rounds):
-            shift = turn % len(tasks)
-            for label, function in tasks[shift:] + tasks[:shift]:
-                count = calls[label]
-                gc.collect()
-                began = time.perf_counter()
-                for _ in range(count):
-                    function()
-                series[label].append((time.perf_counter() - began) / count)
-        results.append(series)
-    return results
+    return _paired(contenders, rounds, passes, batch_seconds, time.perf_counter, warm_up=3, least=(5, 3))
 
 
 def scaled(passes: list[dict[str, list[float]]], per_call: dict[str, int]) -> list[dict[str, list[float]]]:
