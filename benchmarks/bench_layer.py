@@ -178,15 +178,31 @@ def measure(
 INIT_VARIANTS = ["lambda-kit", "lambda-kit (control)", "none", "stale"]
 
 
+def _protobuf_request() -> dict[str, Any]:
+    """The sample GET, sent to tuned's /v2 route by a client that asks for protobuf."""
+    event: dict[str, Any] = json.loads(
+        (REPO_ROOT / "examples" / "events" / "api_gateway_get.json").read_text()
+    )
+    accept = "application/x-protobuf"
+    event.update(resource="/v2/orders/{id}", path="/v2/orders/42")
+    event["headers"]["Accept"] = accept
+    event["multiValueHeaders"]["Accept"] = [accept]
+    event["requestContext"].update(resourcePath="/v2/orders/{id}", path="/prod/v2/orders/42")
+    return event
+
+
 def init_durations(
     trees: dict[str, Path], python: str, rounds: int, progress: Any = None
-) -> dict[str, list[float]]:
-    """Init Duration (ms) of examples/tuned per variant: cold starts through the emulator, rotated."""
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per variant, cold starts through the emulator, rotated: Init Duration (ms), and Init
+    Duration plus the Duration of the first invocation, a request to the protobuf route
+    (which imports protobuf and the generated module on first use)."""
     from lambda_kit_dev.emulator import Emulator
     from lambda_kit_dev.stand_ins import AwsStandIn
 
-    event = json.loads((REPO_ROOT / "examples" / "events" / "api_gateway_get.json").read_text())
+    event = _protobuf_request()
     durations: dict[str, list[float]] = {variant: [] for variant in INIT_VARIANTS}
+    first_requests: dict[str, list[float]] = {variant: [] for variant in INIT_VARIANTS}
     with AwsStandIn() as aws, contextlib.ExitStack() as stack:
         aws.client("secretsmanager").create_secret(
             Name="demo/db", SecretString=json.dumps({"username": "app", "password": "pw"})
@@ -209,20 +225,29 @@ def init_durations(
             shift = index % len(INIT_VARIANTS)
             for variant in INIT_VARIANTS[shift:] + INIT_VARIANTS[:shift]:
                 invocation = functions[variant].invoke(event, fresh=True)
-                if not invocation.ok or invocation.report.init_duration_ms is None:
+                init_ms = invocation.report.init_duration_ms
+                if not invocation.ok or init_ms is None or not invocation.json().get("isBase64Encoded"):
                     raise RuntimeError(f"{variant}: the cold start failed:\n{invocation.log}")
                 if index:
-                    durations[variant].append(invocation.report.init_duration_ms)
+                    durations[variant].append(init_ms)
+                    first_requests[variant].append(init_ms + invocation.report.duration_ms)
             if progress is not None:
                 progress(index, rounds)
-    return durations
+    return durations, first_requests
 
 
-def init_table(out: Output, durations: dict[str, list[float]], runtime: str) -> dict[str, Any]:
+def init_table(
+    out: Output, durations: dict[str, list[float]], runtime: str, *, first_request: bool = False
+) -> dict[str, Any]:
     base = durations["lambda-kit"]
     out.line()
+    what = (
+        "Init Duration + the first invocation's Duration (its request to the /v2 route loads protobuf)"
+        if first_request
+        else "Init Duration"
+    )
     out.line(
-        f"Init Duration of examples/tuned through the emulator ({runtime} runtime environment, "
+        f"{what} of examples/tuned through the emulator ({runtime} runtime environment, "
         f"{len(base)} interleaved cold starts each)"
     )
     out.line(
@@ -253,9 +278,13 @@ def init_table(out: Output, durations: dict[str, list[float]], runtime: str) -> 
     out.line(
         f"  control (identical pair), ratio {control:.3f}: {'valid' if valid else 'VOID (noise over 5 %)'}"
     )
+    stale = rows["stale"]["ratio_median"]
+    if first_request:  # context for the target, which is on Init Duration
+        out.line(f"  none / lambda-kit x{slower:.2f} for the first protobuf response; stale x{stale:.2f}")
+        return {"variants": rows, "control_ratio": control, "valid": valid}
     out.line(
         f"  none / lambda-kit Init x{slower:.2f}, target >= x{TARGET_RATIO}: "
-        f"{'PASS' if slower >= TARGET_RATIO else 'MISS'}; stale x{rows['stale']['ratio_median']:.2f}"
+        f"{'PASS' if slower >= TARGET_RATIO else 'MISS'}; stale x{stale:.2f}"
     )
     return {"variants": rows, "control_ratio": control, "valid": valid, "target_ratio": TARGET_RATIO}
 
@@ -400,9 +429,10 @@ def main() -> int:
                 )
 
             cold = 3 if args.quick else args.cold
-            durations = init_durations(trees, runtime.executable, cold, progress)
+            durations, first_requests = init_durations(trees, runtime.executable, cold, progress)
             print(file=sys.stderr)
             record["init_duration"] = init_table(out, durations, target.runtime)
+            record["first_request"] = init_table(out, first_requests, target.runtime, first_request=True)
         with read_only(variants_root) as how:
             mounted = how.startswith("read-only")
             out.line(
