@@ -165,6 +165,10 @@ class _HTTPProblem(Exception):
 _result_kinds: dict[type, str] = {dict: "any", list: "any"}  # result type -> kind_of(type)
 # Its JSON serialiser if a plain dict or list (as kind_of says, "any"), a model or a dataclass.
 _json_dumpers: dict[type, Callable[[Any], str] | None] = {dict: dump_data, list: dump_data}
+# lifecycle's per-invocation state, for handle()'s inlined warm path. Assigned, not imported:
+# Python 3.11 compiles a method call on an imported name without LOAD_METHOD.
+_invocation = lifecycle._current
+_inflight = lifecycle._inflight
 _json_acceptable: dict[str, bool] = {}  # Accept header -> whether JSON may be sent (bounded)
 _JSON_KINDS = frozenset({"pydantic", "dataclass"})
 
@@ -250,7 +254,7 @@ class _HTTPApp:
         find() looks up the static routes of the method first, then tries every route in
         matching order. Only one route can sort before a static route and match its path:
         a GET route of the same path, for HEAD, given first. So the static routes of the
-        method come first among the routes of their segment count, and :meth:`_compiled`
+        method come first among the routes of their segment count, and :meth:`handle`
         leaves to find() the paths it does not look up that way (still %-encoded) or
         looks up otherwise (ending in ``//``).
         """
@@ -282,16 +286,34 @@ class _HTTPApp:
 
         With ``compiled`` (the default) the steps use what INIT resolved, and answer
         exactly as the general steps (:meth:`_general`: :meth:`find`, :meth:`arguments`,
-        :meth:`render`) would: the route by :meth:`_match` (the method's static routes
-        by path, then its routes of the path's segment count by their matchers; what no
-        route matches is left to :meth:`find`, which says 404 or 405), the arguments
+        :meth:`render`) would: the route by the method's table (its static routes by
+        path, then its routes of the path's segment count by their matchers, then its
+        greedy ones, :meth:`_greedy`; what no route matches is left to :meth:`find`,
+        which says 404 or 405), the arguments
         by the route's plan (``Route.plan``; a JSON body straight to its converter, as
         in :meth:`_json_fast_path`), and a dict, list, model or dataclass result, without
         CORS, not for HEAD, to a client that accepts JSON, answered with its JSON
         serialiser in the integration's format (ALB's included).
         ``tests/handler/test_handler_compiled_routes.py`` checks this on generated requests.
+
+        The steps of the common requests are inlined here (each call saved is a few
+        per cent of a GET): the warm path of starting and ending the invocation, the
+        route tables' lookup, the one-name query read, the Accept header read.
         """
-        token = lifecycle.start_invocation_for(context)
+        # lifecycle.start_invocation_for's warm path, inlined as in lifecycle.wrap_invocation
+        # (INIT is over, a real request id); the first invocation and any other context
+        # take the function.
+        request_id = getattr(context, "aws_request_id", None)
+        if lifecycle._first is not None and type(request_id) is str:
+            entry = _invocation.get()
+            if entry is not None and entry[0] == request_id:
+                token = _invocation.set(entry)  # an outer adapter started this invocation already
+            else:
+                entry = (request_id, None, context)
+                token = _invocation.set(entry)
+                _inflight[id(token)] = entry
+        else:
+            token = lifecycle.start_invocation_for(context)
         integration = "unknown"
         try:
             if not isinstance(event, dict):
@@ -349,7 +371,45 @@ class _HTTPApp:
             route = self.catch_all
             path_values: dict[str, str] = {}
             if route is None:
-                found = self._match(method, path, encoded)
+                # What find() returns, by the routes' matchers (the method's static routes by
+                # path, then its routes of the path's segment count, then its greedy ones);
+                # found stays None to leave it to find(): when no route matches (find() says
+                # 404 or 405), and for the few paths find() reads otherwise (see _table): one
+                # without a leading "/", one ending in "//", a %-encoded one for HEAD.
+                found: tuple[Route, dict[str, str]] | None = None
+                tables = self._tables  # subscripts: cheaper than get() calls
+                static, exact, greedy = tables[method] if method in tables else self._other_methods  # noqa: SIM401
+                if not encoded and path in static:  # find()'s first step, for a path without a trailing "/"
+                    found = static[path], path_values
+                else:
+                    # The segments after the leading "/" are parts[1:] (path_parts), and the
+                    # matchers' indices count from 1.
+                    parts = path.split("/")
+                    if not parts[0] and not (encoded and method == "HEAD"):
+                        if encoded:
+                            parts = [unquote(part) if "%" in part else part for part in parts]
+                        count = len(parts) - 1
+                        # "/orders/" is "/orders"
+                        exact_count = count - 1 if count and not parts[-1] else count
+                        if exact_count == count or count == 1 or parts[-2]:  # not ending in "//"
+                            for candidate, literals_of, literals, values_of, names, _, _ in (
+                                exact[exact_count] if exact_count in exact else ()  # noqa: SIM401 - as above
+                            ):
+                                if literals_of is not None and literals_of(parts) != literals:
+                                    continue
+                                if values_of is None:
+                                    found = candidate, path_values
+                                    break
+                                values = values_of(parts)
+                                if type(names) is str:  # one {name}: its value alone
+                                    if values:
+                                        found = candidate, {names: values}
+                                        break
+                                elif "" not in values:
+                                    found = candidate, dict(zip(names, values, strict=True))
+                                    break
+                            else:
+                                found = self._greedy(greedy, parts, count) if greedy else None
                 route, path_values = found if found is not None else self.find(method, path, encoded)
             param = route.fast_body
             if param is not None:  # one JSON body: the shortest way
@@ -365,7 +425,19 @@ class _HTTPApp:
                         raw = path_values.get(wire)
                     elif source == QUERY:
                         if query is None:
-                            query = query_values(event, integration)
+                            # query_values' first shortcut, inlined: one name, nothing to decode
+                            raw = event.get("rawQueryString") if integration == "http_v2" else None
+                            if (
+                                type(raw) is str
+                                and raw
+                                and "&" not in raw
+                                and "%" not in raw
+                                and "+" not in raw
+                            ):
+                                key, _, raw = raw.partition("=")
+                                query = {key: raw}
+                            else:
+                                query = query_values(event, integration)
                         raw = query.get(wire)
                     elif source == JSON_BODY:  # the request half of _json_fast_path
                         body = event.get("body")
@@ -398,7 +470,16 @@ class _HTTPApp:
             result = run_async(route.core, kwargs) if route.is_async else route.core(**kwargs)
             dump = _json_dumpers.get(type(result))
             if dump is not None and self.fast_json and method != "HEAD":
-                accept = fast_header(event, "Accept", "accept")
+                # fast_header(event, "Accept", "accept"), its first shortcut inlined
+                headers = event.get("headers")
+                if type(headers) is dict and not event.get("multiValueHeaders"):
+                    accept = headers.get("accept")
+                    if accept is None:
+                        accept = headers.get("Accept")
+                    if type(accept) is not str:
+                        accept = fast_header(event, "Accept", "accept")
+                else:
+                    accept = fast_header(event, "Accept", "accept")
                 if not accept or _json_acceptable.get(accept) or _accepts_json(accept):
                     if integration != "alb":
                         return {
@@ -426,7 +507,8 @@ class _HTTPApp:
         except Exception as error:
             return self.error_response(event, integration, error)
         finally:
-            lifecycle.end_invocation(token)
+            _invocation.reset(token)  # lifecycle.end_invocation(token), inlined
+            _inflight.pop(id(token), None)
 
     __call__ = handle
 
@@ -459,46 +541,11 @@ class _HTTPApp:
             return None
         return lattice_response(self.handle(request, context))
 
-    def _match(self, method: str, path: str, encoded: bool) -> tuple[Route, dict[str, str]] | None:
-        """What :meth:`find` returns, by the routes' matchers; ``None`` to leave it to :meth:`find`.
-
-        That is when no route matches (find() says 404 or 405), and for the few paths
-        find() reads otherwise (see :meth:`_table`): one without a leading ``/``, one
-        ending in ``//``, a %-encoded one for HEAD.
-        """
-        tables = self._tables  # subscripts: cheaper than get() calls
-        static, exact, greedy = tables[method] if method in tables else self._other_methods  # noqa: SIM401
-        if not encoded and path in static:  # find()'s first step, for a path without a trailing "/"
-            return static[path], {}
-        # The segments after the leading "/" are parts[1:] (path_parts), and the matchers'
-        # indices count from 1.
-        parts = path.split("/")
-        if parts[0]:  # no leading "/"
-            return None
-        if encoded:
-            if method == "HEAD":
-                return None
-            parts = [unquote(part) if "%" in part else part for part in parts]
-        count = len(parts) - 1
-        if count and not parts[-1]:  # "/orders/" is "/orders"
-            if count > 1 and not parts[-2]:
-                return None
-            exact_count = count - 1
-        else:
-            exact_count = count
-        for route, literals_of, literals, values_of, names, _, _ in (
-            exact[exact_count] if exact_count in exact else ()  # noqa: SIM401 - as above
-        ):
-            if literals_of is not None and literals_of(parts) != literals:
-                continue
-            if values_of is None:
-                return route, {}
-            values = values_of(parts)
-            if type(names) is str:  # one {name}: its value alone
-                if values:
-                    return route, {names: values}
-            elif "" not in values:
-                return route, dict(zip(names, values, strict=True))
+    @staticmethod
+    def _greedy(
+        greedy: tuple[Candidate, ...], parts: list[str], count: int
+    ) -> tuple[Route, dict[str, str]] | None:
+        """The first of the ``greedy`` routes (``{name+}``) that matches ``parts``, with its path values."""
         for route, literals_of, literals, values_of, names, rest_name, head in greedy:
             if count <= head or (literals_of is not None and literals_of(parts) != literals):
                 continue
@@ -541,25 +588,45 @@ class _HTTPApp:
 
         ``tests/handler/test_handler_fast_path.py`` checks the invariant on generated requests.
         """
+        # The headers fast_header would read first (multiValueHeaders' single values, or
+        # headers' values); what they do not answer plainly goes to fast_header.
+        multi = event.get("multiValueHeaders")
+        headers = multi if multi else event.get("headers")
+        if type(headers) is not dict:
+            headers = None
         body = event.get("body")
-        if (
-            type(body) is str
-            and body
-            and event.get("isBase64Encoded") is not True
-            and fast_header(event, "Content-Type", "content-type") in (None, _JSON)
-        ):
-            kwargs = {param.name: param.convert(body)}  # type: ignore[misc]  # set for a body
+        if type(body) is str and body and event.get("isBase64Encoded") is not True:
+            content_type = None
+            if headers is not None:
+                content_type = headers.get("content-type")
+                if content_type is None:
+                    content_type = headers.get("Content-Type")
+                if multi:  # a list of one value
+                    content_type = (
+                        content_type[0] if type(content_type) is list and len(content_type) == 1 else None
+                    )
+            if type(content_type) is not str:
+                content_type = fast_header(event, "Content-Type", "content-type")
+            if content_type is None or content_type == _JSON:
+                kwargs = {param.name: param.convert(body)}  # type: ignore[misc]  # set for a body
+            else:
+                kwargs = {param.name: self.read_body(event, param)}
         else:
             kwargs = {param.name: self.read_body(event, param)}
         result = run_async(route.core, kwargs) if route.is_async else route.core(**kwargs)
         dump = _json_dumpers.get(type(result))
-        if (
-            dump is not None
-            and self.fast_json
-            and integration != "alb"
-            and method != "HEAD"
-            and _accepts_json(fast_header(event, "Accept", "accept"))
-        ):
+        if dump is not None and self.fast_json and integration != "alb" and method != "HEAD":
+            accept = None
+            if headers is not None:
+                accept = headers.get("accept")
+                if accept is None:
+                    accept = headers.get("Accept")
+                if multi:  # a list of one value
+                    accept = accept[0] if type(accept) is list and len(accept) == 1 else None
+            if type(accept) is not str:
+                accept = fast_header(event, "Accept", "accept")
+            if not _accepts_json(accept):
+                return self.render(event, integration, method, route, result)
             return {
                 "statusCode": route.status,
                 "headers": {"Content-Type": _JSON},

@@ -494,3 +494,47 @@ def test_dump_data_reports_a_circular_reference_as_the_json_encoder_does() -> No
         assert _outcome(dump_data, data)[0] != "text"
     assert dump_data({"x": math.inf, "y": [1.5, "\ud800"]}) == '{"x":null,"y":[1.5,"\\ud800"]}'
     assert dump_data(quote("é")) == '"%C3%A9"'
+
+
+def create_order(order: Order) -> Order:
+    return order
+
+
+ODD_HEADER_VALUES: list[Any] = [
+    "application/json",
+    "text/plain",
+    ["application/json"],
+    ["text/html"],
+    ["application/json", "text/html"],
+    [],
+    [5],
+    5,
+    None,
+]
+
+
+@pytest.mark.parametrize("integration", ["rest_v1", "http_v2", "function_url", "alb", "alb_multi"])
+@pytest.mark.parametrize("field", ["headers", "multiValueHeaders"])
+@pytest.mark.parametrize(
+    "spelling", ["accept", "Accept", "ACCEPT", "content-type", "Content-Type", "CONTENT-TYPE"]
+)
+def test_headers_of_any_shape_are_read_like_the_general_steps(
+    integration: str, field: str, spelling: str
+) -> None:
+    """The inlined Accept and Content-Type reads answer as fast_header, for values of any shape."""
+    fast, general = _twins({"POST /orders": create_order, "GET /orders/{order_id}": get_order})
+    for method, path in (("POST", "/orders"), ("GET", "/orders/42")):
+        for value in ODD_HEADER_VALUES:
+            for others in ("as sent", "emptied", "not a dict"):
+                event = _event(integration, method, path, [], None, {}, '{"sku": "a", "quantity": 2}')
+                if others == "emptied":
+                    event[field] = {}
+                elif others == "not a dict":
+                    event[field] = ["accept"]
+                other = "multiValueHeaders" if field == "headers" else "headers"
+                target = event.setdefault(other if others == "not a dict" else field, {})
+                if isinstance(target, dict):
+                    for name in [name for name in target if name.lower() == spelling.lower()]:
+                        del target[name]
+                    target[spelling] = value
+                assert _answers(fast, event) == _answers(general, event), (method, value, others)
