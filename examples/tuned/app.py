@@ -27,12 +27,8 @@ from lambda_kit.metrics import Metrics
 from lambda_kit.secrets import Secret
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from order_view_pb2 import OrderView as OrderMessage
-else:
-    # What the return annotation names at run time: http() resolves a core's type hints
-    # when the handler is built, during INIT, and the real class would import protobuf.
-    OrderMessage = object
+if TYPE_CHECKING:  # for the annotation only: http() reads the parameters' hints, not the return's
+    import order_view_pb2
 
 DB_SECRET = Secret(os.environ.get("DB_SECRET_ID", "demo/db")).prefetch()  # fetched during INIT
 metrics = Metrics(namespace="LambdaKitDemo", service="demo")
@@ -87,7 +83,7 @@ def get_order(order_id: str) -> orders.OrderView:
     return orders.get_order(DATABASE, INVENTORY, order_id)
 
 
-def get_order_message(order_id: str) -> OrderMessage:
+def get_order_message(order_id: str) -> order_view_pb2.OrderView:
     import order_view_pb2  # protobuf loads on the first request for this route
 
     view = get_order(order_id)

@@ -405,9 +405,14 @@ def parameters(
     try:
         hints = typing.get_type_hints(core, include_extras=True)
     except Exception as error:
-        raise ConfigurationError(
-            f"Cannot resolve the type hints of {core.__qualname__}: {error}.", setting="core"
-        ) from None
+        # Only the parameters' hints matter here: a return type may name a module that
+        # the core imports on first use (a protobuf message, say: its import is INIT time).
+        try:
+            hints = typing.get_type_hints(_without_return(core), include_extras=True)
+        except Exception:
+            raise ConfigurationError(
+                f"Cannot resolve the type hints of {core.__qualname__}: {error}.", setting="core"
+            ) from None
     names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
     positional = code.co_varnames[: code.co_argcount]
     defaults = dict(zip(reversed(positional), reversed(core.__defaults__ or ()), strict=False))
@@ -455,6 +460,21 @@ def parameters(
             setting="core",
         )
     return params
+
+
+def _without_return(core: Any) -> Any:
+    """A copy of function ``core`` whose annotations leave out ``return`` (for get_type_hints)."""
+    import types
+
+    copy = types.FunctionType(
+        core.__code__, core.__globals__, core.__name__, core.__defaults__, core.__closure__
+    )
+    copy.__kwdefaults__ = core.__kwdefaults__
+    if hasattr(core, "__wrapped__"):  # get_type_hints takes the innermost function's globals
+        copy.__wrapped__ = core.__wrapped__
+    annotations = getattr(core, "__annotations__", {}) or {}
+    copy.__annotations__ = {name: hint for name, hint in annotations.items() if name != "return"}
+    return copy
 
 
 # -- routes -----------------------------------------------------------------------------------

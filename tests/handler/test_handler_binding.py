@@ -124,6 +124,25 @@ def test_parameters_refuse_unresolvable_hints() -> None:
         parameters(broken, frozenset())
 
 
+def test_a_return_type_imported_on_first_use_does_not_stop_the_binding() -> None:
+    """Only the parameters' hints are read: a core may return a type its module loads lazily."""
+
+    def lazy(order_id: int, verbose: bool = False) -> NotImportedYet.Message:  # type: ignore[name-defined]  # noqa: F821
+        return {"id": order_id}
+
+    bound = parameters(lazy, frozenset({"order_id"}))
+    assert [(p.name, p.source, p.tp) for p in bound] == [
+        ("order_id", "path", int),
+        ("verbose", "query", bool),
+    ]
+    assert lazy.__annotations__["return"] == "NotImportedYet.Message"  # the core itself is untouched
+
+    def broken_parameter(value: NoSuchType) -> NotImportedYet.Message: ...  # type: ignore[name-defined]  # noqa: F821
+
+    with pytest.raises(ConfigurationError, match=r"Cannot resolve the type hints of .*broken_parameter"):
+        parameters(broken_parameter, frozenset())
+
+
 def test_scalar_parses_by_type_and_names_the_parameter_when_it_cannot() -> None:
     def typed(count: int, color: Annotated[Color, Query()], name: str) -> None: ...
 
