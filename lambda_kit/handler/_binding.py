@@ -471,7 +471,7 @@ def _without_return(core: Any) -> Any:
     )
     copy.__kwdefaults__ = core.__kwdefaults__
     if hasattr(core, "__wrapped__"):  # get_type_hints takes the innermost function's globals
-        copy.__wrapped__ = core.__wrapped__
+        copy.__wrapped__ = core.__wrapped__  # type: ignore[attr-defined]  # a function takes any attribute
     annotations = getattr(core, "__annotations__", {}) or {}
     copy.__annotations__ = {name: hint for name, hint in annotations.items() if name != "return"}
     return copy
