@@ -22,10 +22,11 @@ from lambda_kit._util import is_coroutine_function
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import inspect
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["Runner", "core_parameter_type", "run_async"]
+__all__ = ["Runner", "core_parameter_type", "run_async", "split_parameters"]
 
 
 class Runner:
@@ -59,6 +60,42 @@ def run_async(core: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         return loop.run_until_complete(core(**kwargs))
     finally:
         loop.close()
+
+
+def split_parameters(
+    core: Callable[..., Any], context_type: type, too_many: Callable[[str], str], setting: str
+) -> tuple[str | None, inspect.Parameter | None, Any]:
+    """A core's parameter annotated ``context_type`` (its name), and its one other parameter.
+
+    Returns the name of the parameter annotated exactly ``context_type`` (or ``None``),
+    the other parameter (or ``None``) and that one's annotation (``Any`` when absent or
+    when the annotations cannot be resolved: the value is then passed as it is).
+
+    Raises:
+        ConfigurationError: A second parameter not annotated ``context_type``; the
+            message is ``too_many(its name)``.
+    """
+    import inspect
+    import typing
+
+    try:
+        hints = typing.get_type_hints(core)
+    except Exception:  # unresolvable annotations: take the value as it is
+        hints = {}
+    context_name: str | None = None
+    value: inspect.Parameter | None = None
+    value_type: Any = typing.Any
+    for parameter in inspect.signature(core).parameters.values():
+        tp = hints.get(parameter.name, typing.Any)
+        if tp is context_type:
+            context_name = parameter.name
+        elif value is None:
+            value, value_type = parameter, tp
+        else:
+            from lambda_kit.exceptions import ConfigurationError
+
+            raise ConfigurationError(too_many(parameter.name), setting=setting)
+    return context_name, value, value_type
 
 
 def core_parameter_type(core: Callable[..., Any]) -> Any:

@@ -147,11 +147,9 @@ class _Core:
     __slots__ = ("convert", "core", "is_async", "properties_name", "request_name")
 
     def __init__(self, request_type: str, core: Callable[..., Any]) -> None:
-        import inspect
-        import typing
-
         from lambda_kit._util import is_coroutine_function
         from lambda_kit.handler._coerce import converter_for
+        from lambda_kit.handler._core import split_parameters
 
         if not callable(core):
             raise ConfigurationError(
@@ -159,26 +157,16 @@ class _Core:
             )
         self.core = core
         self.is_async = is_coroutine_function(core)
-        try:
-            hints = typing.get_type_hints(core)
-        except Exception:  # unresolvable annotations: take the properties as they are
-            hints = {}
-        self.request_name: str | None = None
-        self.properties_name: str | None = None
-        properties_type: Any = typing.Any
-        for parameter in inspect.signature(core).parameters.values():
-            tp = hints.get(parameter.name, typing.Any)
-            if tp is CustomResourceRequest:
-                self.request_name = parameter.name
-            elif self.properties_name is None:
-                self.properties_name = parameter.name
-                properties_type = tp
-            else:
-                raise ConfigurationError(
-                    f"A custom resource core takes the properties and a CustomResourceRequest; "
-                    f"{parameter.name!r} is one parameter too many.",
-                    setting="core",
-                )
+        self.request_name, properties, properties_type = split_parameters(
+            core,
+            CustomResourceRequest,
+            lambda name: (
+                "A custom resource core takes the properties and a CustomResourceRequest; "
+                f"{name!r} is one parameter too many."
+            ),
+            "core",
+        )
+        self.properties_name = None if properties is None else properties.name
         self.convert = converter_for(properties_type)
 
     def __call__(self, request: CustomResourceRequest) -> Any:

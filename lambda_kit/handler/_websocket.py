@@ -169,6 +169,7 @@ class _Route:
         import typing
 
         from lambda_kit._util import is_coroutine_function
+        from lambda_kit.handler._core import split_parameters
 
         if not callable(core):
             raise ConfigurationError(
@@ -176,32 +177,24 @@ class _Route:
             )
         self.core = core
         self.is_async = is_coroutine_function(core)
-        try:
-            hints = typing.get_type_hints(core)
-        except Exception:  # unresolvable annotations: take the body as it is
-            hints = {}
-        self.connection_name: str | None = None
-        self.body_name: str | None = None
-        body_type: Any = typing.Any
+        self.connection_name, body, body_type = split_parameters(
+            core,
+            Connection,
+            lambda name: (
+                f"WebSocket core for {route_key!r} takes the message body and a Connection; "
+                f"{name!r} is a second body parameter."
+            ),
+            "routes",
+        )
+        self.body_name = None if body is None else body.name
         self.optional_body = True
-        for parameter in inspect.signature(core).parameters.values():
-            tp = hints.get(parameter.name, typing.Any)
-            if tp is Connection:
-                self.connection_name = parameter.name
-            elif self.body_name is None:
-                self.body_name = parameter.name
-                body_type = tp
-                args = typing.get_args(tp)
-                if type(None) in args:  # Optional[T]: a route without a body gives None
-                    rest = [arg for arg in args if arg is not type(None)]
-                    body_type = rest[0] if len(rest) == 1 else typing.Any
-                self.optional_body = parameter.default is not inspect.Parameter.empty or body_type is not tp
-            else:
-                raise ConfigurationError(
-                    f"WebSocket core for {route_key!r} takes the message body and a Connection; "
-                    f"{parameter.name!r} is a second body parameter.",
-                    setting="routes",
-                )
+        if body is not None:
+            declared = body_type
+            args = typing.get_args(declared)
+            if type(None) in args:  # Optional[T]: a route without a body gives None
+                rest = [arg for arg in args if arg is not type(None)]
+                body_type = rest[0] if len(rest) == 1 else typing.Any
+            self.optional_body = body.default is not inspect.Parameter.empty or body_type is not declared
         self.convert = converter_for(body_type)
         self.kind = kind_of(body_type)
 
