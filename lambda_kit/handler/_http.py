@@ -488,17 +488,12 @@ class _HTTPApp:
                             "body": dump(result),
                             "isBase64Encoded": False,
                         }
-                    if uses_multi_value_headers(event):
-                        return {
-                            "statusCode": route.status,
-                            "multiValueHeaders": {"Content-Type": [_JSON]},
-                            "statusDescription": self._description,
-                            "body": dump(result),
-                            "isBase64Encoded": False,
-                        }
+                    # ALB: in the header format the target group uses, with its statusDescription.
+                    multi = uses_multi_value_headers(event)
+                    key, content_type = ("multiValueHeaders", [_JSON]) if multi else ("headers", _JSON)
                     return {
                         "statusCode": route.status,
-                        "headers": {"Content-Type": _JSON},
+                        key: {"Content-Type": content_type},
                         "statusDescription": self._description,
                         "body": dump(result),
                         "isBase64Encoded": False,

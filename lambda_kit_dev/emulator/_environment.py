@@ -266,17 +266,23 @@ def parse_importtime(text: str) -> tuple[str, tuple[ImportTiming, ...]]:
     return "".join(kept), tuple(timings)
 
 
-def peak_rss_mb(pid: int) -> int | None:
-    """The process's peak resident set size (VmHWM) in MB, or None without /proc."""
+def proc_status_kib(pid: int, field: bytes) -> int | None:
+    """A ``kB`` figure of ``/proc/<pid>/status`` (``b"VmHWM"``, ``b"VmRSS"``), or None without /proc."""
+    prefix = field + b":"
     try:
         with open(f"/proc/{pid}/status", "rb") as status:
             for line in status:
-                if line.startswith(b"VmHWM:"):
-                    kib = int(line.split()[1])
-                    return max(1, round(kib / 1024))
-    except (OSError, ValueError):
+                if line.startswith(prefix):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
         return None
-    return None  # pragma: no cover - every Linux status file has VmHWM
+    return None  # pragma: no cover - every Linux status file has VmHWM and VmRSS
+
+
+def peak_rss_mb(pid: int) -> int | None:
+    """The process's peak resident set size (VmHWM) in MB, or None without /proc."""
+    kib = proc_status_kib(pid, b"VmHWM")
+    return None if kib is None else max(1, round(kib / 1024))
 
 
 _VERSIONS: dict[str, tuple[int, int]] = {}

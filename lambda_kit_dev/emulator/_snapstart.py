@@ -57,7 +57,7 @@ import time
 from dataclasses import dataclass, replace
 
 from lambda_kit_dev.emulator._emulator import Emulator
-from lambda_kit_dev.emulator._environment import Environment, _Pending
+from lambda_kit_dev.emulator._environment import Environment, _Pending, proc_status_kib
 from lambda_kit_dev.exceptions import EmulatorError, HandlerNotReadyError
 
 TYPE_CHECKING = False
@@ -384,20 +384,6 @@ class Snapshot:
         shutil.rmtree(self._directory, ignore_errors=True)
 
 
-def _resident_bytes(pid: int | None) -> int:
-    """A process's resident set size now (VmRSS), 0 where /proc cannot say."""
-    if pid is None:
-        return 0
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmRSS:"):
-                    return int(line.split()[1]) << 10
-    except (OSError, ValueError, IndexError):
-        return 0
-    return 0
-
-
 def _calls(data: bytes) -> dict[str, int]:
     from lambda_kit_dev.emulator._environment import parse_calls
 
@@ -466,7 +452,8 @@ class RestoredEnvironment(Environment):
     def _memory_left(self) -> int:
         """Memory Size less what the snapshot process holds (its pages are charged to its group)."""
         total = self.config.memory_mb << 20
-        held = _resident_bytes(self._snapshot.environment.runtime_pid)
+        pid = self._snapshot.environment.runtime_pid
+        held = (proc_status_kib(pid, b"VmRSS") or 0) << 10 if pid is not None else 0
         return max(total - held, 4 << 20)
 
     def _read_fingerprint(self, fd: int) -> None:
